@@ -1,0 +1,1 @@
+"""The shared core of Tipline: configuration, models, migrations, queue and the base app."""

@@ -1,0 +1,175 @@
+"""Every setting Tipline reads, from TIPLINE_* environment variables and the instance folder.
+
+This is the only module that looks at the environment. Defaults run standalone: SQLite in the
+instance folder and the embedded broker that `tipline standalone` starts there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+SECRETS_FILE = "secrets.json"
+EMBEDDED_BROKER_SOCKET = "broker.sock"
+
+DEFAULT_BLOCKED_WORDS = (
+    "viagra",
+    "cialis",
+    "casino online",
+    "apuestas online",
+    "porno",
+    "xxx",
+    "escort",
+    "replica watches",
+    "relojes replica",
+)
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Tipline's configuration. Build it with `Settings.from_env()`; tests use `replace()`."""
+
+    instance_path: Path
+    database_url: str
+    broker_url: str
+    ratelimit_storage_url: str
+    intake_secret_key: str = ""
+    moderation_secret_key: str = ""
+    # Keys HMACs of IP addresses and e-mail addresses, so that no raw address is stored.
+    hash_key: bytes = b""
+    # Tips are sealed to tip_public_key (the public site holds only this); the staff site opens
+    # them with tip_private_key. The worker gets a short-lived copy sealed to worker_public_key.
+    tip_public_key: bytes = b""
+    tip_private_key: bytes = b""
+    worker_public_key: bytes = b""
+    worker_private_key: bytes = b""
+    site_name: str = "Tipline"
+    intake_url: str = "http://127.0.0.1:5000"
+    moderation_url: str = "http://127.0.0.1:5001"
+    default_locale: str = "es"
+    locales: tuple[str, ...] = ("es", "en")
+    # Flask-Limiter syntax; applies to each public POST, keyed by the hashed network address.
+    submit_rate_limit: str = "10 per minute;60 per hour"
+    login_rate_limit: str = "10 per minute;50 per hour"
+    secure_cookies: bool = False
+    trusted_proxies: int = 0
+    checks: tuple[str, ...] = ("length", "links", "words", "repetition")
+    blocked_words: tuple[str, ...] = DEFAULT_BLOCKED_WORDS
+    max_links_comment: int = 2
+    max_links_tip: int = 10
+    max_repeated_chars: int = 12
+    sweep_after_seconds: int = 30
+    sweep_interval_seconds: float = 10.0
+    task_queue: str = "tipline"
+    log_level: str = "INFO"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from the environment and the instance folder's secrets file."""
+        env = os.environ if environ is None else environ
+        instance = Path(env.get("TIPLINE_INSTANCE_PATH", "instance")).resolve()
+        secrets = read_secrets(instance)
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(f"TIPLINE_{name}", secrets.get(name.lower(), default))
+
+        def number(name: str, default: float, kind: type[float] | type[int] = int) -> Any:
+            raw = get(name, str(default))
+            try:
+                return kind(raw)
+            except ValueError:
+                raise ConfigError(f"TIPLINE_{name} must be a number, not {raw!r}") from None
+
+        def key(name: str) -> bytes:
+            try:
+                return bytes.fromhex(get(name))
+            except ValueError:
+                raise ConfigError(f"TIPLINE_{name} must be hexadecimal") from None
+
+        broker_url = get("BROKER_URL") or f"redis+socket://{instance / EMBEDDED_BROKER_SOCKET}"
+        return cls(
+            instance_path=instance,
+            database_url=get("DATABASE_URL") or f"sqlite:///{instance / 'tipline.sqlite3'}",
+            broker_url=broker_url,
+            ratelimit_storage_url=get("RATELIMIT_STORAGE_URL") or storage_url_for(broker_url),
+            intake_secret_key=get("INTAKE_SECRET_KEY"),
+            moderation_secret_key=get("MODERATION_SECRET_KEY"),
+            hash_key=key("HASH_KEY"),
+            tip_public_key=key("TIP_PUBLIC_KEY"),
+            tip_private_key=key("TIP_PRIVATE_KEY"),
+            worker_public_key=key("WORKER_PUBLIC_KEY"),
+            worker_private_key=key("WORKER_PRIVATE_KEY"),
+            site_name=get("SITE_NAME", cls.site_name),
+            intake_url=get("INTAKE_URL", cls.intake_url).rstrip("/"),
+            moderation_url=get("MODERATION_URL", cls.moderation_url).rstrip("/"),
+            default_locale=get("DEFAULT_LOCALE", cls.default_locale),
+            submit_rate_limit=get("SUBMIT_RATE_LIMIT", cls.submit_rate_limit),
+            login_rate_limit=get("LOGIN_RATE_LIMIT", cls.login_rate_limit),
+            secure_cookies=_bool(get("SECURE_COOKIES", "0"), "TIPLINE_SECURE_COOKIES"),
+            trusted_proxies=number("TRUSTED_PROXIES", cls.trusted_proxies),
+            checks=_list(get("CHECKS")) or cls.checks,
+            blocked_words=_list(get("BLOCKED_WORDS")) or DEFAULT_BLOCKED_WORDS,
+            max_links_comment=number("MAX_LINKS_COMMENT", cls.max_links_comment),
+            max_links_tip=number("MAX_LINKS_TIP", cls.max_links_tip),
+            max_repeated_chars=number("MAX_REPEATED_CHARS", cls.max_repeated_chars),
+            sweep_after_seconds=number("SWEEP_AFTER_SECONDS", cls.sweep_after_seconds),
+            sweep_interval_seconds=number(
+                "SWEEP_INTERVAL_SECONDS", cls.sweep_interval_seconds, float
+            ),
+            task_queue=get("TASK_QUEUE", cls.task_queue),
+            log_level=get("LOG_LEVEL", cls.log_level).upper(),
+        )
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some settings changed (tests and the standalone launcher use this)."""
+        return replace(self, **changes)
+
+    def require_secrets(self, *names: str) -> None:
+        """Fail with a clear message when a process starts without a secret it needs."""
+        missing = [n for n in names if not getattr(self, n)]
+        if missing:
+            listed = ", ".join(f"TIPLINE_{n.upper()}" for n in missing)
+            path = self.instance_path / SECRETS_FILE
+            raise ConfigError(f"missing {listed}: run `tipline init` to create {path} or set them")
+
+
+def read_secrets(instance: Path) -> dict[str, str]:
+    """The generated secrets in the instance folder, or nothing if `tipline init` has not run."""
+    path = instance / SECRETS_FILE
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} is not a JSON object")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def storage_url_for(broker_url: str) -> str:
+    """Where rate-limit counters live: the broker's Redis when there is one, else memory."""
+    if broker_url.startswith("redis+socket://"):
+        return "redis+unix://" + broker_url.removeprefix("redis+socket://")
+    if broker_url.startswith(("redis://", "rediss://")):
+        return broker_url
+    return "memory://"
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _bool(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"", "0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")

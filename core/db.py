@@ -1,0 +1,139 @@
+"""The database: declarative base, engine set-up and a session per Flask app context."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so that Alembic migrations can name what they change.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """The base of every model."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`, with SQLite made safe for several processes writing at once."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 10)
+    if url.startswith("postgresql"):
+        # Fail fast when the server is down so that readers get the 503 page, not a hang.
+        kwargs.setdefault("connect_args", {"connect_timeout": 3})
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    # WAL lets the web apps read while a worker writes; busy_timeout makes writers queue rather
+    # than fail. pysqlite's own transaction handling is switched off so that _sqlite_on_begin
+    # can take the write lock up front.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    # BEGIN IMMEDIATE takes the write lock at the start. A deferred transaction that reads and
+    # then writes fails at once ("database is locked") if another process wrote in between;
+    # an immediate one waits its turn (busy_timeout) instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """A Flask extension: one engine per app, one session per app context."""
+
+    def init_app(self, app: Flask, url: str) -> None:
+        """Bind an engine for `url` to `app` and close the session when the context ends."""
+        engine = make_engine(url)
+        app.extensions["tipline.db"] = {
+            "engine": engine,
+            "sessionmaker": sessionmaker(bind=engine, expire_on_commit=False),
+        }
+        app.teardown_appcontext(self._close_session)
+
+    @staticmethod
+    def engine_for(app: Flask) -> Engine:
+        """The engine bound to `app`."""
+        engine: Engine = app.extensions["tipline.db"]["engine"]
+        return engine
+
+    @property
+    def session(self) -> Session:
+        """The session of the current app context, opened on first use."""
+        if "tipline_session" not in g:
+            from flask import current_app
+
+            factory: sessionmaker[Session] = current_app.extensions["tipline.db"]["sessionmaker"]
+            g.tipline_session = factory()
+        session: Session = g.tipline_session
+        return session
+
+    @staticmethod
+    def _close_session(exc: BaseException | None) -> None:
+        session: Session | None = g.pop("tipline_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session outside any request, closed at the end (CLI commands and benchmarks)."""
+    session = Session(bind=engine, expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()

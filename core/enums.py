@@ -1,0 +1,55 @@
+"""The enumerations the models, the forms and the checks share."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What a reader sent."""
+
+    comment = "comment"
+    tip = "tip"
+
+
+class Status(StrEnum):
+    """Where a submission is in its life; see core.transitions for the allowed moves."""
+
+    received = "received"
+    # comments
+    published = "published"
+    pending = "pending"
+    spam = "spam"
+    rejected = "rejected"
+    reported = "reported"
+    # tips
+    new = "new"
+    in_progress = "in_progress"
+    followed_up = "followed_up"
+    closed = "closed"
+    purged = "purged"
+
+
+class Role(StrEnum):
+    """A staff member's role; each includes the powers of those before it."""
+
+    moderator = "moderator"
+    editor = "editor"
+    admin = "admin"
+
+
+class ModerationMode(StrEnum):
+    """How an article takes comments."""
+
+    post = "post"  # shown at once when the checks pass
+    pre = "pre"  # every comment waits for a moderator
+    closed = "closed"  # no new comments
+
+
+class Verdict(StrEnum):
+    """What one check says of a submission."""
+
+    ok = "ok"
+    suspect = "suspect"
+    spam = "spam"
+    error = "error"

@@ -1,0 +1,58 @@
+"""Languages: Flask-Babel set up for both apps, the locale choice and the switch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, redirect, request
+from flask_babel import Babel
+from werkzeug.wrappers import Response
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+LANGUAGE_COOKIE = "tipline_lang"
+LANGUAGE_NAMES = {"es": "Español", "en": "English"}
+
+babel = Babel()
+bp = Blueprint("language", __name__)
+
+
+def init_i18n(app: Flask, locales: tuple[str, ...], default: str) -> None:
+    """Attach Flask-Babel to `app` with our catalogs and locale choice."""
+    app.config["TIPLINE_LOCALES"] = locales
+    app.config["BABEL_DEFAULT_LOCALE"] = default
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    babel.init_app(app, locale_selector=select_locale)
+    app.register_blueprint(bp)
+    app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
+
+
+def select_locale() -> str:
+    """The reader's choice (a cookie set by the switch), else the browser's, else the default."""
+    locales: tuple[str, ...] = current_app.config["TIPLINE_LOCALES"]
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in locales:
+        return chosen
+    best = request.accept_languages.best_match(locales)
+    return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@bp.get("/language/<code>")
+def switch(code: str) -> Response:
+    """Remember the chosen language and go back to the page the reader was on."""
+    target = request.args.get("next", "/")
+    parts = urlsplit(target)
+    # Only same-site paths: the switch must not become an open redirect.
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response = redirect(target, code=303)
+    if code in current_app.config["TIPLINE_LOCALES"]:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response

@@ -1,0 +1,31 @@
+"""Size limits, defined once and used by the forms, the models and the length check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.enums import Kind
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The inclusive bounds of a text field, in characters."""
+
+    min: int
+    max: int
+
+
+# The body of a submission, per kind. A tip can be long: a source explaining a story needs room.
+BODY: dict[Kind, Limit] = {
+    Kind.comment: Limit(min=2, max=3000),
+    Kind.tip: Limit(min=10, max=20000),
+}
+
+NAME_MAX = 80  # a commenter's display name, a tipster's optional name
+EMAIL_MAX = 254  # RFC 5321's limit on a forward path
+CONTACT_MAX = 300  # a tipster's free-form contact: e-mail, phone, Signal, ...
+REASON_MAX = 500  # a moderator's or a check's reason
+
+# Whole request bodies on the public site. Form-encoding can triple non-ASCII text, so this
+# leaves room for the longest tip; anything larger is refused with 413 before it is parsed.
+INTAKE_MAX_REQUEST_BYTES = 256 * 1024

@@ -1,0 +1,179 @@
+"""The typed SQLAlchemy models: articles, submissions, check results, staff and the audit log."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core import limits
+from core.db import Base, UTCDateTime, utcnow
+from core.enums import Kind, ModerationMode, Role, Status, Verdict
+
+intpk = Annotated[int, mapped_column(primary_key=True)]
+created_at = Annotated[datetime, mapped_column(UTCDateTime(), default=utcnow)]
+
+
+def _enum(enum_class: type[Any], name: str) -> Enum:
+    # Stored as plain strings with a CHECK constraint: portable between SQLite and PostgreSQL,
+    # and adding a value is an ordinary migration.
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+def new_ref() -> str:
+    """A receipt reference: random, short, unambiguous when read aloud (no 0/O, 1/I)."""
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+class Article(Base):
+    """A page readers comment on."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[intpk]
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    body: Mapped[str] = mapped_column(Text, default="")
+    mode: Mapped[ModerationMode] = mapped_column(
+        _enum(ModerationMode, "moderation_mode"), default=ModerationMode.post
+    )
+    created_at: Mapped[created_at]
+
+
+class Submission(Base):
+    """Something a reader sent: a comment on an article or a tip to the newsroom."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        CheckConstraint(
+            f"body IS NULL OR length(body) <= {limits.BODY[Kind.comment].max}",
+            name="comment_body_length",
+        ),
+        CheckConstraint("kind <> 'tip' OR body IS NULL", name="tip_body_never_plaintext"),
+        Index("ix_submissions_status_created", "status", "created_at"),
+        Index("ix_submissions_article_status", "article_id", "status", "created_at"),
+    )
+
+    id: Mapped[intpk]
+    ref: Mapped[str] = mapped_column(String(16), unique=True, default=new_ref)
+    kind: Mapped[Kind] = mapped_column(_enum(Kind, "kind"))
+    status: Mapped[Status] = mapped_column(_enum(Status, "status"), default=Status.received)
+    # Raised by every status change; a decision names the version it saw (optimistic locking).
+    version: Mapped[int] = mapped_column(default=1)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(8), default="es")
+    # Comments only. A tip's text, name and contact are never stored in plaintext: see `sealed`.
+    author_name: Mapped[str | None] = mapped_column(String(limits.NAME_MAX))
+    body: Mapped[str | None] = mapped_column(Text)
+    email_hash: Mapped[str | None] = mapped_column(String(64))
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    # Tips only: the content sealed to the newsroom's tip key, which the public site cannot open,
+    # and a copy sealed to the worker's key, deleted as soon as the checks are done.
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    check_copy: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set by the sweeper when it re-enqueues a submission that was never checked.
+    swept_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    article: Mapped[Article | None] = relationship()
+    decided_by: Mapped[StaffUser | None] = relationship()
+    check_results: Mapped[list[CheckResult]] = relationship(
+        back_populates="submission", order_by="CheckResult.id", cascade="all, delete-orphan"
+    )
+
+
+class CheckResult(Base):
+    """What one check said of one submission, with the reason a moderator reads."""
+
+    __tablename__ = "check_results"
+    __table_args__ = (UniqueConstraint("submission_id", "name"),)
+
+    id: Mapped[intpk]
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(40))
+    verdict: Mapped[Verdict] = mapped_column(_enum(Verdict, "verdict"))
+    score: Mapped[float] = mapped_column(Float)
+    # A message id (English, with %(name)s placeholders) and its parameters, so the reason is
+    # shown in each moderator's own language.
+    reason: Mapped[str] = mapped_column(String(limits.REASON_MAX))
+    reason_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[created_at]
+
+    submission: Mapped[Submission] = relationship(back_populates="check_results")
+
+
+class StaffUser(Base):
+    """A moderator, editor or admin of the staff site."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[intpk]
+    email: Mapped[str] = mapped_column(String(limits.EMAIL_MAX), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # Part of the login session's id: changing it (new password, deactivation) ends every
+    # session of this user at once.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+    created_at: Mapped[created_at]
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def has_role(self, role: Role) -> bool:
+        """Whether this user holds `role` or one above it."""
+        order = list(Role)
+        return order.index(self.role) >= order.index(role)
+
+
+class AuditEvent(Base):
+    """One row per status change, login and setting change. Rows are never edited or deleted."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_submission", "submission_id", "id"),
+        Index("ix_audit_events_at", "at"),
+    )
+
+    id: Mapped[intpk]
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    # Who acted, as they were named then ("system" for the checks): survives account changes.
+    actor_label: Mapped[str] = mapped_column(String(limits.EMAIL_MAX))
+    action: Mapped[str] = mapped_column(String(40))
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL")
+    )
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(limits.REASON_MAX), default="")
+
+    actor: Mapped[StaffUser | None] = relationship()
