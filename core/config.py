@@ -59,6 +59,8 @@ class Settings:
     # Flask-Limiter syntax; applies to each public POST, keyed by the hashed network address.
     submit_rate_limit: str = "10 per minute;60 per hour"
     login_rate_limit: str = "10 per minute;50 per hour"
+    # Prefix of the rate-limit counters in Redis, so that several deployments can share one.
+    ratelimit_prefix: str = "tipline"
     secure_cookies: bool = False
     trusted_proxies: int = 0
     checks: tuple[str, ...] = ("length", "links", "words", "repetition")
@@ -114,6 +116,7 @@ class Settings:
             default_locale=get("DEFAULT_LOCALE", cls.default_locale),
             submit_rate_limit=get("SUBMIT_RATE_LIMIT", cls.submit_rate_limit),
             login_rate_limit=get("LOGIN_RATE_LIMIT", cls.login_rate_limit),
+            ratelimit_prefix=get("RATELIMIT_PREFIX", cls.ratelimit_prefix),
             secure_cookies=_bool(get("SECURE_COOKIES", "0"), "TIPLINE_SECURE_COOKIES"),
             trusted_proxies=number("TRUSTED_PROXIES", cls.trusted_proxies),
             checks=_list(get("CHECKS")) or cls.checks,

@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, redirect, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from werkzeug.wrappers import Response
 
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -25,6 +25,12 @@ def init_i18n(app: Flask, locales: tuple[str, ...], default: str) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.register_blueprint(bp)
     app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
+    app.context_processor(lambda: {"current_locale": str(get_locale() or default)})
+
+
+def N_(message: str) -> str:
+    """Mark `message` for translation without translating it (it is translated when shown)."""
+    return message
 
 
 def select_locale() -> str:

@@ -139,16 +139,16 @@ def settings(
             f"{queue_name}-{backend}",
         )
     yield _session_settings[backend]
-    _clean(_databases.engines[backend], redis_url)
+    _clean(_databases.engines[backend], redis_url, _session_settings[backend].ratelimit_prefix)
 
 
-def _clean(engine: Engine, redis_url: str) -> None:
+def _clean(engine: Engine, redis_url: str, ratelimit_prefix: str) -> None:
     with Session(engine) as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(delete(table))
         session.commit()
     client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter("LIMITER*"):
+    for key in client.scan_iter(f"*{ratelimit_prefix}*"):
         client.delete(key)
 
 

@@ -45,6 +45,7 @@ def make_settings(
         submit_rate_limit="1000 per minute",
         login_rate_limit="1000 per minute",
         log_level="WARNING",
+        ratelimit_prefix=f"tipline-test-{queue}",
     )
     return base.with_overrides(**overrides) if overrides else base
 
@@ -70,6 +71,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TIPLINE_SWEEP_INTERVAL_SECONDS": str(settings.sweep_interval_seconds),
         "TIPLINE_SUBMIT_RATE_LIMIT": settings.submit_rate_limit,
         "TIPLINE_LOGIN_RATE_LIMIT": settings.login_rate_limit,
+        "TIPLINE_RATELIMIT_PREFIX": settings.ratelimit_prefix,
         "TIPLINE_LOG_LEVEL": "INFO",
     }
 
