@@ -1,0 +1,55 @@
+"""The public site: articles and their comments, the comment and tip forms, receipts.
+
+It holds no staff routes and no way to read a tip back: what it does not contain, it cannot serve.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from core import limits
+from core.app import create_base_app
+from core.config import Settings
+from core.text import linkify, paragraphs
+from intake import articles, health, receipts, tips
+from intake.ratelimit import init_rate_limits
+from intake.web import IntakeRequest
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The public site, built from `settings` (default: the environment)."""
+    if settings is None:
+        settings = Settings.from_env()
+    settings.require_secrets("intake_secret_key", "hash_key", "tip_public_key", "worker_public_key")
+    app = create_base_app(
+        __name__,
+        settings=settings,
+        templates="intake",
+        secret_key=settings.intake_secret_key,
+        cookie_name="tipline_public",
+    )
+    register_extensions(app, settings)
+    register_blueprints(app)
+    return app
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    """Request limits, lenient form decoding, rate limits and the template helpers."""
+    app.request_class = IntakeRequest
+    app.config.update(
+        # Anything larger is refused with 413 before it is parsed.
+        MAX_CONTENT_LENGTH=limits.INTAKE_MAX_REQUEST_BYTES,
+        MAX_FORM_MEMORY_SIZE=limits.INTAKE_MAX_REQUEST_BYTES,
+    )
+    init_rate_limits(app, settings)
+    # Pages without the blank lines that block tags would leave behind.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.add_template_filter(linkify)
+    app.add_template_global(paragraphs)
+
+
+def register_blueprints(app: Flask) -> None:
+    """The public routes; the language switch comes from core."""
+    for blueprint in (articles.bp, tips.bp, receipts.bp, health.bp):
+        app.register_blueprint(blueprint)

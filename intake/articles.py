@@ -1,0 +1,88 @@
+"""Articles: the list, one article with its comments, and posting a comment."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from core.db import db
+from core.enums import Kind, ModerationMode
+from core.errors import error_page
+from core.models import Article
+from core.queue import enqueue_checks
+from intake.forms import CommentForm
+from intake.submissions import (
+    accepts_comments,
+    decoy_ref,
+    find_article,
+    list_articles,
+    record_comment,
+    visible_comments,
+)
+from intake.web import current_settings
+
+bp = Blueprint("articles", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    """Every article, and the way to the tip form."""
+    return render_template("index.html", articles=list_articles(db.session))
+
+
+@bp.get("/articles/<slug>")
+def show(slug: str) -> str:
+    """An article, its published comments and the comment form."""
+    return _render(_article_or_404(slug), CommentForm())
+
+
+@bp.post("/articles/<slug>")
+def comment(slug: str) -> ResponseReturnValue:
+    """Take a comment: validate, store, commit, then ask for its check; answer with a receipt."""
+    article = _article_or_404(slug)
+    if not accepts_comments(article):
+        return error_page(403, _("Comments are closed on this article."))
+    form = CommentForm()
+    settings = current_settings()
+    if form.honeypot_filled():
+        return _receipt(decoy_ref(settings.hash_key, Kind.comment))
+    if not form.validate():
+        return _render(article, form), 422
+    submission = record_comment(
+        db.session,
+        settings,
+        article,
+        name=form.author_name.data,
+        email=form.email.data or None,
+        text=form.body.data,
+        address=request.remote_addr,
+        locale=str(get_locale()),
+    )
+    # After the commit: if the broker is down the row is safe and the sweeper enqueues it later.
+    enqueue_checks(current_app.extensions["celery"], [submission.id])
+    return _receipt(submission.ref)
+
+
+def _article_or_404(slug: str) -> Article:
+    article = find_article(db.session, slug)
+    if article is None:
+        abort(404)
+    return article
+
+
+def _render(article: Article, form: CommentForm) -> str:
+    return render_template(
+        "article.html",
+        article=article,
+        comments=visible_comments(db.session, article.id),
+        form=form,
+        open=accepts_comments(article),
+        premoderated=article.mode is ModerationMode.pre,
+    )
+
+
+def _receipt(ref: str) -> ResponseReturnValue:
+    # 303: the browser fetches the receipt with GET, so reloading it never sends the form again.
+    return redirect(url_for("receipts.show", ref=ref), 303)

@@ -1,0 +1,179 @@
+"""What the public site does with what readers send: plain functions, no request needed."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.config import Settings
+from core.crypto import seal
+from core.enums import Kind, ModerationMode, Status
+from core.models import Article, Submission
+from core.privacy import email_hash, ip_hash, keyed_hash
+
+# What readers see of a thread. A reported comment stays up until a moderator decides: one
+# reader's flag must not be enough to silence another.
+VISIBLE = (Status.published, Status.reported)
+
+REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+REF_LENGTH = 10
+_DECOY_TAIL = 4
+
+
+class CommentsClosed(Exception):
+    """The article takes no new comments."""
+
+
+class ReceiptState(StrEnum):
+    """What a receipt tells the sender; never whether their comment was judged spam."""
+
+    published = "published"
+    checking = "checking"  # received, being checked or awaiting review (spam looks the same)
+    received = "received"  # tips: nothing more is ever said on the public site
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The public facts of a submission: its reference, kind and what to tell the sender."""
+
+    ref: str
+    kind: Kind
+    state: ReceiptState
+    article_slug: str | None = None
+    article_title: str | None = None
+
+
+def list_articles(session: Session) -> list[Article]:
+    """Every article, newest first."""
+    return list(session.scalars(select(Article).order_by(Article.created_at.desc(), Article.id)))
+
+
+def find_article(session: Session, slug: str) -> Article | None:
+    """The article at `slug`, if there is one."""
+    return session.scalar(select(Article).where(Article.slug == slug))
+
+
+def accepts_comments(article: Article) -> bool:
+    """Whether readers may comment on `article`."""
+    return article.mode is not ModerationMode.closed
+
+
+def visible_comments(session: Session, article_id: int) -> list[Submission]:
+    """The comments readers see under an article, oldest first."""
+    query = (
+        select(Submission)
+        .where(
+            Submission.article_id == article_id,
+            Submission.kind == Kind.comment,
+            Submission.status.in_(VISIBLE),
+        )
+        .order_by(Submission.created_at, Submission.id)
+    )
+    return list(session.scalars(query))
+
+
+def record_comment(
+    session: Session,
+    settings: Settings,
+    article: Article,
+    *,
+    name: str,
+    email: str | None,
+    text: str,
+    address: str | None,
+    locale: str,
+) -> Submission:
+    """Store a comment as `received` and commit; the caller enqueues its check afterwards."""
+    if not accepts_comments(article):
+        raise CommentsClosed(article.slug)
+    submission = Submission(
+        kind=Kind.comment,
+        status=Status.received,
+        article_id=article.id,
+        author_name=name,
+        body=text,
+        # Only keyed hashes: the address itself is never stored, nor the client's IP.
+        email_hash=email_hash(settings.hash_key, email) if email else None,
+        ip_hash=ip_hash(settings.hash_key, address),
+        locale=locale,
+    )
+    session.add(submission)
+    session.commit()
+    return submission
+
+
+def record_tip(
+    session: Session, settings: Settings, *, text: str, contact: str | None, name: str | None
+) -> Submission:
+    """Store a tip sealed to the newsroom's key (and the worker's), and commit.
+
+    Nothing about the tipster is kept in the clear: no IP hash, no e-mail hash, no locale (it
+    says which language they read the site in). The public site cannot open what it stored.
+    """
+    content = {"text": text, "contact": contact or "", "name": name or ""}
+    submission = Submission(
+        kind=Kind.tip,
+        status=Status.received,
+        sealed=seal(settings.tip_public_key, content),
+        check_copy=seal(settings.worker_public_key, content),
+        locale=settings.default_locale,
+    )
+    session.add(submission)
+    session.commit()
+    return submission
+
+
+def receipt_state(kind: Kind, status: Status) -> ReceiptState:
+    """What the receipt says for a submission of `kind` in `status`."""
+    if kind is Kind.tip:
+        return ReceiptState.received
+    return ReceiptState.published if status in VISIBLE else ReceiptState.checking
+
+
+def find_receipt(session: Session, settings: Settings, ref: str) -> Receipt | None:
+    """The receipt for `ref`: a stored submission's, a decoy's (see decoy_ref), or None."""
+    ref = ref.strip().upper()
+    if len(ref) != REF_LENGTH:
+        return None
+    row = session.execute(
+        select(Submission.kind, Submission.status, Article.slug, Article.title)
+        .outerjoin(Article, Submission.article_id == Article.id)
+        .where(Submission.ref == ref)
+    ).first()
+    if row is None:
+        kind = decoy_kind(settings.hash_key, ref)
+        return Receipt(ref, kind, receipt_state(kind, Status.received)) if kind else None
+    state = receipt_state(row.kind, row.status)
+    if state is ReceiptState.published:
+        return Receipt(ref, row.kind, state, row.slug, row.title)
+    # Until it is published, the receipt says nothing that a decoy's could not say too.
+    return Receipt(ref, row.kind, state)
+
+
+def decoy_ref(key: bytes, kind: Kind) -> str:
+    """A reference for a submission we refused quietly (a bot filled the honeypot).
+
+    The bot gets the same redirect and the same receipt as a person, so it cannot tell that it
+    was caught; nothing is stored. The reference's tail is a keyed hash of its head, which lets
+    the receipt page recognise it without any state.
+    """
+    head = "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_LENGTH - _DECOY_TAIL))
+    return head + _decoy_tail(key, kind, head)
+
+
+def decoy_kind(key: bytes, ref: str) -> Kind | None:
+    """The kind a decoy reference was made for, or None if `ref` is not a decoy's."""
+    head, tail = ref[:-_DECOY_TAIL], ref[-_DECOY_TAIL:]
+    for kind in Kind:
+        if secrets.compare_digest(_decoy_tail(key, kind, head), tail):
+            return kind
+    return None
+
+
+def _decoy_tail(key: bytes, kind: Kind, head: str) -> str:
+    digest = bytes.fromhex(keyed_hash(key, "decoy", f"{kind.value}:{head}"))
+    return "".join(REF_ALPHABET[b % len(REF_ALPHABET)] for b in digest[:_DECOY_TAIL])

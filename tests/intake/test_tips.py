@@ -1,0 +1,147 @@
+"""Sending a tip: guidance first, sealed content, nothing about the tipster kept or logged."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+
+import pytest
+import redis
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from core import limits
+from core.config import Settings
+from core.crypto import unseal
+from core.enums import Kind, Status
+from tests.intake.helpers import TIP, html, post_tip, submissions
+from tests.support import Process, wait_for
+
+
+def test_the_tip_form_gives_guidance_before_the_fields_and_works_without_scripts(
+    intake_client: FlaskClient,
+) -> None:
+    response = intake_client.get("/tip", headers={"Accept-Language": "en"})
+    page = html(response)
+
+    assert response.status_code == 200
+    guidance = page.index("Before you write: protect yourself")
+    assert guidance < page.index("<form")
+    for advice in (
+        "not your employer",
+        "Tor Browser",
+        "only you could know",
+        "never ask you for passwords",
+    ):
+        assert advice in page[guidance:]
+    assert "<script" not in page
+    assert '<form method="post" action="/tip"' in page
+    # Labels tied to the fields.
+    for name in ("text", "contact", "name"):
+        assert f'<label class="field__label" for="{name}">' in page and f'id="{name}"' in page
+
+
+def test_tip_pages_are_not_cached_and_send_no_referrer(
+    quiet_client: FlaskClient, session: Session
+) -> None:
+    form = quiet_client.get("/tip")
+    sent = post_tip(quiet_client)
+    receipt = quiet_client.get(sent.headers["Location"])
+    for response in (form, sent, receipt):
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_tip_is_sealed_twice_and_nothing_about_the_tipster_is_stored(
+    quiet_client: FlaskClient, quiet_settings: Settings, session: Session
+) -> None:
+    response = post_tip(
+        quiet_client,
+        text=TIP,
+        contact="signal +53 5 555 0101",
+        name="Fuente Anónima",
+        headers={"Accept-Language": "en"},
+    )
+
+    [tip] = submissions(session)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/receipts/{tip.ref}"
+    assert (tip.kind, tip.status, tip.article_id) == (Kind.tip, Status.received, None)
+    assert (tip.body, tip.author_name, tip.email_hash, tip.ip_hash) == (None, None, None, None)
+    assert tip.sealed is not None and tip.check_copy is not None
+    content = {"text": TIP, "contact": "signal +53 5 555 0101", "name": "Fuente Anónima"}
+    assert unseal(quiet_settings.tip_private_key, tip.sealed) == content
+    assert unseal(quiet_settings.worker_private_key, tip.check_copy) == content
+    # The language the tipster read the site in is not kept either.
+    assert tip.locale == quiet_settings.default_locale
+    row = repr({c.key: getattr(tip, c.key) for c in tip.__table__.columns})
+    for secret in ("combustible", "555 0101", "Fuente"):
+        assert secret not in row
+
+
+def test_the_broker_gets_the_tips_id_only(
+    quiet_client: FlaskClient, quiet_settings: Settings, session: Session
+) -> None:
+    assert post_tip(quiet_client, contact="fuente@example.org").status_code == 303
+
+    [tip] = submissions(session)
+    raw = redis.Redis.from_url(quiet_settings.broker_url).lrange(quiet_settings.task_queue, 0, -1)
+    assert len(raw) == 1
+    message = json.loads(raw[0])
+    args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+    assert (args, kwargs) == ([tip.id], {})
+    assert b"combustible" not in raw[0] and b"fuente@" not in raw[0]
+
+
+def test_nothing_about_a_tip_is_logged(
+    quiet_client: FlaskClient, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    post_tip(quiet_client, contact="fuente@example.org", name="Fuente Anónima")
+    post_tip(quiet_client, text="corto", contact="fuente@example.org")  # refused: too short
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in ("combustible", "fuente@example.org", "Fuente Anónima", "corto"):
+        assert secret not in logged
+
+
+def test_invalid_tips_get_errors_by_the_fields_and_keep_what_was_typed(
+    quiet_client: FlaskClient, session: Session
+) -> None:
+    maximum = limits.BODY[Kind.tip].max
+    response = post_tip(
+        quiet_client,
+        text="Muy corto",
+        contact="c" * (limits.CONTACT_MAX + 1),
+        name="Lázaro",
+        headers={"Accept-Language": "en"},
+    )
+    page = html(response)
+    assert response.status_code == 422
+    assert f"Write at least {limits.BODY[Kind.tip].min} characters." in page
+    assert f"Use at most {limits.CONTACT_MAX} characters" in page
+    assert "Muy corto</textarea>" in page and 'value="Lázaro"' in page
+    assert 'class="error-summary"' in page
+
+    too_long = post_tip(quiet_client, text="x " * maximum, headers={"Accept-Language": "en"})
+    assert too_long.status_code == 422
+    assert f"Use at most {maximum} characters" in html(too_long)
+    assert submissions(session) == []
+
+
+def test_contact_and_name_are_optional(quiet_client: FlaskClient, session: Session) -> None:
+    assert post_tip(quiet_client, contact="", name="").status_code == 303
+    [tip] = submissions(session)
+    assert tip.sealed is not None
+
+
+def test_the_worker_checks_a_tip(
+    intake_client: FlaskClient, settings: Settings, session: Session, worker: Process
+) -> None:
+    assert post_tip(intake_client).status_code == 303
+    wait_for(
+        lambda: submissions(session)[0].status == Status.new,
+        timeout=30,
+        what="the worker to file the tip as new",
+    )
