@@ -1,0 +1,55 @@
+"""The staff site: login, the comment queue, submissions' pages, decisions and tips."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from core.app import create_base_app
+from core.config import Settings
+from core.db import db
+from core.enums import Kind
+from moderation import access, auth, display, submissions, tips
+from moderation.review import status_counts
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The staff site's Flask app, from `settings` or the environment."""
+    if settings is None:
+        settings = Settings.from_env()
+        # hash_key keys the login rate limit; without it no one could log in.
+        settings.require_secrets("moderation_secret_key", "hash_key")
+    app = create_base_app(
+        __name__,
+        settings=settings,
+        templates="moderation",
+        secret_key=settings.moderation_secret_key,
+        cookie_name="tipline_staff",
+    )
+    auth.init_auth(app, settings)
+    access.init_access(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """The staff site's pages."""
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(submissions.bp)
+    app.register_blueprint(tips.bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Labels, times and counts the templates show."""
+    app.jinja_env.globals.update(
+        status_label=display.status_label,
+        verdict_label=display.verdict_label,
+        role_label=display.role_label,
+        decision_label=display.decision_label,
+        actor_label=display.actor_label,
+        check_reason=display.check_reason,
+        age=display.age,
+        when=display.when,
+        comment_counts=lambda: status_counts(db.session, Kind.comment),
+        tip_counts=lambda: status_counts(db.session, Kind.tip),
+    )

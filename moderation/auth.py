@@ -1,0 +1,194 @@
+"""Staff login and logout: Flask-Login sessions, an audit row per attempt, a rate limit."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from functools import partial
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import session as browser_session
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_login import LoginManager, current_user, login_user, logout_user
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from core import limits
+from core.config import Settings
+from core.db import db, utcnow
+from core.models import AuditEvent, StaffUser
+from core.privacy import ip_hash, keyed_hash
+from core.staff import authenticate, normalise_email
+from moderation.forms import LoginForm
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+# Our own guard (moderation.access) decides who may see what; Flask-Login only keeps sessions.
+login_manager.session_protection = None
+
+
+class StaffLogin:
+    """A staff account as Flask-Login sees it."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, user: StaffUser) -> None:
+        self.user = user
+
+    @property
+    def is_active(self) -> bool:
+        """Deactivated accounts cannot log in, and their sessions end."""
+        return self.user.is_active
+
+    def get_id(self) -> str:
+        """The id kept in the session: changing the account's token ends every session."""
+        return f"{self.user.id}:{self.user.session_token}"
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> StaffLogin | None:
+    """The logged-in account for a session id, if it is still valid and active."""
+    user_id, _sep, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(StaffUser, int(user_id))
+    if user is None or not user.is_active:
+        return None
+    if not hmac.compare_digest(user.session_token.encode(), token.encode()):
+        return None
+    return StaffLogin(user)
+
+
+def _session_identifier() -> str:
+    # Flask-Login puts a hash of the client's address and browser in the session cookie; an
+    # unkeyed hash of an IPv4 address is easy to reverse, so ours is keyed like every other.
+    settings: Settings = current_app.config["TIPLINE"]
+    agent = request.headers.get("User-Agent", "")
+    return keyed_hash(settings.hash_key, "session", f"{client_key()}|{agent}")
+
+
+login_manager._session_identifier_generator = _session_identifier
+
+
+def client_key() -> str:
+    """The rate-limit key of the client: a keyed hash of its network, never the address."""
+    settings: Settings = current_app.config["TIPLINE"]
+    return ip_hash(settings.hash_key, request.remote_addr)
+
+
+def init_auth(app: Flask, settings: Settings) -> Limiter:
+    """Attach Flask-Login and the login rate limit to `app`."""
+    login_manager.init_app(app, add_context_processor=False)
+    storage_options: dict[str, str | int] = {}
+    if settings.ratelimit_storage_url.startswith("redis"):
+        # A dead Redis must not hang the login page: fail fast and fall back to memory.
+        storage_options = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    # One limiter per app: Flask-Limiter keeps its storage and prefix on the instance.
+    limiter = Limiter(
+        client_key,
+        storage_uri=settings.ratelimit_storage_url,
+        storage_options=storage_options,
+        key_prefix=settings.ratelimit_prefix,
+        # Flask-Limiter's headers would put a Retry-After on every answer, a successful login
+        # included; retry_after() sets it on the 429 alone.
+        headers_enabled=False,
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
+    )
+    limiter.init_app(app)
+    app.after_request(partial(retry_after, limiter))
+    # Only the login POST is limited: it is what a password guesser sends.
+    limiter.limit(
+        settings.login_rate_limit,
+        methods=["POST"],
+        exempt_when=lambda: request.endpoint != "auth.login",
+    )(bp)
+    return limiter
+
+
+def retry_after(limiter: Limiter, response: Response) -> Response:
+    """On a 429, say in how many seconds the next login attempt will be accepted."""
+    limit = limiter.current_limit if response.status_code == 429 else None
+    if limit is not None:
+        try:
+            seconds = limit.reset_at - time.time()
+        except Exception:  # the store went away meanwhile: the window's length is a safe bound
+            seconds = limit.limit.get_expiry()
+        response.headers["Retry-After"] = str(max(1, int(seconds)))
+    return response
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: login must not redirect elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    # Browsers read a backslash as a slash, so "/\\evil.example" would leave the site.
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def record_login(session: Session, user: StaffUser) -> None:
+    """Note a successful login on the account and in the audit log; commit."""
+    now = utcnow()
+    user.last_login_at = now
+    session.add(AuditEvent(at=now, actor_id=user.id, actor_label=user.email, action="login"))
+    session.commit()
+
+
+def record_failed_login(session: Session, email: str) -> None:
+    """Audit a failed login under the e-mail that was tried (no address is kept); commit."""
+    session.rollback()  # nothing from the failed attempt may be committed with the audit row
+    label = normalise_email(email)[: limits.EMAIL_MAX]
+    session.add(AuditEvent(actor_label=label, action="login_failed"))
+    session.commit()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """The login form; on success, go where the user was headed."""
+    if current_user.is_authenticated:
+        return redirect(_landing(), code=303)
+    form = LoginForm()
+    failed = False
+    if form.validate_on_submit():
+        email, password = form.email.data or "", form.password.data or ""
+        user = authenticate(db.session, email, password)
+        if user is not None:
+            # A fresh session: nothing from before the login carries over into it.
+            browser_session.clear()
+            login_user(StaffLogin(user))
+            record_login(db.session, user)
+            return redirect(_landing(), code=303)
+        record_failed_login(db.session, email)
+        failed = True
+    return render_template("login.html", form=form, failed=failed)
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """End the session."""
+    logout_user()
+    browser_session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+def _landing() -> str:
+    return safe_next(request.args.get("next")) or url_for("submissions.index")

@@ -1,0 +1,97 @@
+"""Turning a staff member's decision form into a status change, for comments and tips alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import abort, flash, redirect, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from core.db import db
+from core.enums import Kind, Status
+from core.models import Submission
+from core.transitions import SYSTEM, StaleVersion, TransitionError, change_status
+from moderation.access import current_staff
+from moderation.auth import safe_next
+from moderation.display import actor_label, status_label, when
+from moderation.forms import DecisionForm
+from moderation.review import get_submission, next_waiting
+
+# Re-renders a submission's page with a conflict message and a status code.
+Render = Callable[[Submission, str, int], ResponseReturnValue]
+
+# After deciding one of these, the moderator is taken to the next one waiting in that status.
+KEEP_GOING = {Kind.comment: frozenset({Status.pending, Status.reported}), Kind.tip: frozenset()}
+
+
+def stale_message(stale: StaleVersion) -> str:
+    """ "Already decided by <who> at <time>; it is now <status>" in the reader's language."""
+    who = actor_label(stale.decided_by or SYSTEM)
+    status = status_label(stale.status)
+    if stale.decided_at is None:
+        return _("Already decided by %(who)s; it is now %(status)s.", who=who, status=status)
+    return _(
+        "Already decided by %(who)s at %(time)s; it is now %(status)s.",
+        who=who,
+        time=when(stale.decided_at),
+        status=status,
+    )
+
+
+def confirmation(kind: Kind, status: Status) -> str:
+    """What the staff member is told after a decision."""
+    if kind == Kind.tip:
+        return _("Saved: the tip is now %(status)s.", status=status_label(status))
+    return _("Saved: the comment is now %(status)s.", status=status_label(status))
+
+
+def decide(
+    kind: Kind, submission_id: int, render: Render, show_endpoint: str, queue_endpoint: str
+) -> ResponseReturnValue:
+    """Apply the posted decision to a submission of `kind`; 409 and its page on a conflict."""
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    submission = get_submission(db.session, kind, submission_id)
+    if submission is None:
+        abort(404)
+    was = submission.status
+    to = Status(form.to.data)
+    try:
+        change_status(
+            db.session,
+            submission,
+            to,
+            expected_version=form.version.data or 0,
+            actor=current_staff(),
+            reason=(form.reason.data or "").strip(),
+        )
+    except StaleVersion as stale:
+        return render(_reload(kind, submission_id), stale_message(stale), 409)
+    except TransitionError:
+        message = _(
+            "This cannot be moved from %(current)s to %(target)s.",
+            current=status_label(was),
+            target=status_label(to),
+        )
+        return render(_reload(kind, submission_id), message, 409)
+    flash(confirmation(kind, to), "success")
+    back = safe_next(form.next.data)
+    if back:
+        return redirect(back, code=303)
+    if was in KEEP_GOING[kind]:
+        following = next_waiting(db.session, kind, was)
+        if following is None:
+            flash(_("Nothing else is waiting here."), "info")
+            return redirect(url_for(queue_endpoint, status=was.value), code=303)
+        return redirect(url_for(show_endpoint, submission_id=following.id), code=303)
+    return redirect(url_for(show_endpoint, submission_id=submission_id), code=303)
+
+
+def _reload(kind: Kind, submission_id: int) -> Submission:
+    db.session.expire_all()  # show the state as it is now, not as this request first saw it
+    submission = get_submission(db.session, kind, submission_id)
+    if submission is None:
+        abort(404)
+    return submission

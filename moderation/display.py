@@ -1,0 +1,110 @@
+"""How the staff site names things: translated labels for statuses, verdicts and decisions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask_babel import format_datetime, format_timedelta, gettext
+from flask_babel import lazy_gettext as _l
+
+from core.db import utcnow
+from core.enums import Kind, Role, Status, Verdict
+from core.models import CheckResult
+from core.transitions import SYSTEM
+
+log = logging.getLogger(__name__)
+
+STATUS_LABELS = {
+    Status.received: _l("Received"),
+    Status.published: _l("Published"),
+    Status.pending: _l("Pending"),
+    Status.spam: _l("Spam"),
+    Status.rejected: _l("Rejected"),
+    Status.reported: _l("Reported"),
+    Status.new: _l("New"),
+    Status.in_progress: _l("In progress"),
+    Status.followed_up: _l("Followed up"),
+    Status.closed: _l("Closed"),
+    Status.purged: _l("Purged"),
+}
+
+VERDICT_LABELS = {
+    Verdict.ok: _l("OK"),
+    Verdict.suspect: _l("Suspect"),
+    Verdict.spam: _l("Spam"),
+    Verdict.error: _l("Error"),
+}
+
+ROLE_LABELS = {
+    Role.moderator: _l("Moderator"),
+    Role.editor: _l("Editor"),
+    Role.admin: _l("Admin"),
+}
+
+# What the button that moves a submission to a status says, per kind.
+DECISION_LABELS = {
+    Kind.comment: {
+        Status.published: _l("Approve"),
+        Status.rejected: _l("Reject"),
+        Status.spam: _l("Spam"),
+        Status.pending: _l("Back to pending"),
+    },
+    Kind.tip: {
+        Status.new: _l("Back to new"),
+        Status.in_progress: _l("Start working on it"),
+        Status.followed_up: _l("Mark as followed up"),
+        Status.closed: _l("Close"),
+        Status.spam: _l("Spam"),
+    },
+}
+
+
+def status_label(status: Status | str) -> str:
+    """The translated name of a status (audit rows store plain strings)."""
+    try:
+        return str(STATUS_LABELS[Status(status)])
+    except ValueError:
+        return str(status)
+
+
+def verdict_label(verdict: Verdict) -> str:
+    """The translated name of a check's verdict."""
+    return str(VERDICT_LABELS[verdict])
+
+
+def role_label(role: Role) -> str:
+    """The translated name of a staff role."""
+    return str(ROLE_LABELS[role])
+
+
+def decision_label(kind: Kind, to: Status) -> str:
+    """The label of the button that moves a submission of `kind` to `to`."""
+    return str(DECISION_LABELS[kind].get(to, STATUS_LABELS[to]))
+
+
+def actor_label(label: str) -> str:
+    """Who did something, as the audit log shows it: an e-mail, or the automatic checks."""
+    return gettext("automatic checks") if label == SYSTEM else label
+
+
+def check_reason(result: CheckResult) -> str:
+    """A check's reason in the reader's language: the stored msgid with its parameters."""
+    params = result.reason_params or {}
+    try:
+        return gettext(result.reason, **params)
+    except (KeyError, ValueError, TypeError):
+        # A reason whose placeholders do not match its parameters must not break the queue.
+        log.warning("check %s stored a reason that does not format", result.name)
+        return result.reason
+
+
+def age(moment: datetime, now: datetime | None = None) -> str:
+    """How long ago `moment` was, in words ("5 minutes ago")."""
+    # A negative delta makes Babel say "ago" rather than "in".
+    return format_timedelta(moment - (now or utcnow()), add_direction=True)
+
+
+def when(moment: datetime) -> str:
+    """A point in time in the reader's locale, marked as UTC (the zone we store and show)."""
+    return gettext("%(time)s UTC", time=format_datetime(moment, "medium"))

@@ -1,0 +1,163 @@
+"""The queues staff work through: which submissions, in what order, a page at a time.
+
+Plain functions over a session, so tests and future tasks can call them without a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from core.enums import Kind, Status
+from core.models import AuditEvent, Submission
+
+PER_PAGE = 50
+
+# The tabs of each queue, in the order they are shown.
+TABS: dict[Kind, tuple[Status, ...]] = {
+    Kind.comment: (
+        Status.pending,
+        Status.reported,
+        Status.spam,
+        Status.published,
+        Status.rejected,
+    ),
+    Kind.tip: (
+        Status.new,
+        Status.in_progress,
+        Status.followed_up,
+        Status.closed,
+        Status.spam,
+    ),
+}
+DEFAULT_TAB = {Kind.comment: Status.pending, Kind.tip: Status.new}
+# Statuses that wait for a person are worked oldest first (fair to whoever sent first);
+# the others are browsed newest first.
+WAITING = frozenset({Status.pending, Status.reported, Status.new})
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the (created_at, id) of its last row."""
+
+    created_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        """The cursor as a URL-safe token."""
+        micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)
+        return f"{micros}-{self.id}"
+
+    @classmethod
+    def decode(cls, token: str | None) -> Cursor | None:
+        """The cursor in `token`, or None when it is missing or malformed (the first page)."""
+        if not token:
+            return None
+        micros, _, ident = token.partition("-")
+        try:
+            # Integer arithmetic keeps the microseconds exact (a float would round them).
+            return cls(_EPOCH + timedelta(microseconds=int(micros)), int(ident))
+        except (ValueError, OverflowError):
+            return None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a queue and the cursor of the next one, if there is more."""
+
+    submissions: list[Submission]
+    next_cursor: Cursor | None
+
+
+def oldest_first_by_default(status: Status) -> bool:
+    """Whether the tab of `status` lists the oldest submission first unless asked otherwise."""
+    return status in WAITING
+
+
+def status_counts(session: Session, kind: Kind) -> dict[Status, int]:
+    """How many submissions of `kind` are in each of its tabs."""
+    rows = session.execute(
+        select(Submission.status, func.count())
+        .where(Submission.kind == kind, Submission.status.in_(TABS[kind]))
+        .group_by(Submission.status)
+    ).all()
+    counts = dict.fromkeys(TABS[kind], 0)
+    counts.update({Status(status): count for status, count in rows})
+    return counts
+
+
+def list_submissions(
+    session: Session,
+    kind: Kind,
+    status: Status,
+    *,
+    after: Cursor | None = None,
+    oldest_first: bool = True,
+    per_page: int = PER_PAGE,
+) -> Page:
+    """A page of `kind` in `status`, ordered by (created_at, id), continuing after `after`.
+
+    Keyset pagination: the next page starts from the last row's key, so a page deep in a long
+    queue costs the same as the first, and rows decided meanwhile do not shift the pages.
+    """
+    query = _queue(kind, status).options(
+        joinedload(Submission.article), selectinload(Submission.check_results)
+    )
+    if oldest_first:
+        query = query.order_by(Submission.created_at, Submission.id)
+        if after is not None:
+            query = query.where(
+                or_(
+                    Submission.created_at > after.created_at,
+                    and_(Submission.created_at == after.created_at, Submission.id > after.id),
+                )
+            )
+    else:
+        query = query.order_by(Submission.created_at.desc(), Submission.id.desc())
+        if after is not None:
+            query = query.where(
+                or_(
+                    Submission.created_at < after.created_at,
+                    and_(Submission.created_at == after.created_at, Submission.id < after.id),
+                )
+            )
+    rows = list(session.scalars(query.limit(per_page + 1)).unique())
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    last = rows[-1] if more else None
+    return Page(rows, Cursor(last.created_at, last.id) if last else None)
+
+
+def next_waiting(session: Session, kind: Kind, status: Status) -> Submission | None:
+    """The oldest submission of `kind` still in `status`: what a moderator should see next."""
+    query = _queue(kind, status).order_by(Submission.created_at, Submission.id).limit(1)
+    return session.scalars(query).first()
+
+
+def get_submission(session: Session, kind: Kind, submission_id: int) -> Submission | None:
+    """The submission with this id if it is of `kind`, with its article and check results."""
+    return session.scalars(
+        select(Submission)
+        .where(Submission.id == submission_id, Submission.kind == kind)
+        .options(joinedload(Submission.article), selectinload(Submission.check_results))
+    ).first()
+
+
+def audit_history(session: Session, submission_id: int) -> list[AuditEvent]:
+    """Every audited change of one submission, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.submission_id == submission_id)
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+def _queue(kind: Kind, status: Status) -> Select[Submission]:
+    return select(Submission).where(Submission.kind == kind, Submission.status == status)

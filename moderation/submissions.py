@@ -1,0 +1,118 @@
+"""The comment queue, a submission's page and the decisions made on it."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from core.config import Settings
+from core.db import db
+from core.enums import Kind, Status
+from core.models import Article, Submission
+from core.transitions import allowed_targets
+from moderation.decisions import decide
+from moderation.forms import DecisionForm
+from moderation.review import (
+    DEFAULT_TAB,
+    TABS,
+    Cursor,
+    audit_history,
+    get_submission,
+    list_submissions,
+    oldest_first_by_default,
+    status_counts,
+)
+
+bp = Blueprint("submissions", __name__)
+
+# A queue row shows this much of a comment; its page shows all of it.
+EXCERPT_CHARS = 280
+
+
+def queue_tab(kind: Kind, requested: str | None) -> Status:
+    """The tab asked for, or the kind's default tab for anything else."""
+    try:
+        status = Status(requested or "")
+    except ValueError:
+        return DEFAULT_TAB[kind]
+    return status if status in TABS[kind] else DEFAULT_TAB[kind]
+
+
+def wants_oldest_first(status: Status, order: str | None) -> bool:
+    """The order asked for ("oldest" or "newest"), else the tab's default."""
+    if order in ("oldest", "newest"):
+        return order == "oldest"
+    return oldest_first_by_default(status)
+
+
+def public_article_url(settings: Settings, article: Article) -> str:
+    """Where readers see the article and its published comments on the public site."""
+    return f"{settings.intake_url}/articles/{quote(article.slug)}"
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """The staff site opens on the pending queue."""
+    return redirect(url_for(".queue", status=Status.pending.value))
+
+
+@bp.get("/queue")
+def queue() -> ResponseReturnValue:
+    """Comments in one status, a page at a time, with decision buttons in each row."""
+    status = queue_tab(Kind.comment, request.args.get("status"))
+    order = request.args.get("order")
+    oldest_first = wants_oldest_first(status, order)
+    page = list_submissions(
+        db.session,
+        Kind.comment,
+        status,
+        after=Cursor.decode(request.args.get("after")),
+        oldest_first=oldest_first,
+    )
+    return render_template(
+        "queue.html",
+        status=status,
+        tabs=TABS[Kind.comment],
+        counts=status_counts(db.session, Kind.comment),
+        page=page,
+        oldest_first=oldest_first,
+        order=order if order in ("oldest", "newest") else None,
+        excerpt_chars=EXCERPT_CHARS,
+        allowed_targets=allowed_targets,
+        here=request.full_path.rstrip("?"),
+    )
+
+
+@bp.get("/submissions/<int:submission_id>")
+def show(submission_id: int) -> ResponseReturnValue:
+    """One comment in full, its checks, its history and the moves it allows."""
+    submission = get_submission(db.session, Kind.comment, submission_id)
+    if submission is None:
+        abort(404)
+    return render_submission(submission)
+
+
+@bp.post("/submissions/<int:submission_id>/status")
+def change(submission_id: int) -> ResponseReturnValue:
+    """Approve, reject, mark as spam or undo a decision on a comment."""
+    return decide(Kind.comment, submission_id, render_submission, ".show", ".queue")
+
+
+def render_submission(
+    submission: Submission, conflict: str | None = None, code: int = 200
+) -> ResponseReturnValue:
+    """A comment's page, optionally with a message saying why a decision was not applied."""
+    settings: Settings = current_app.config["TIPLINE"]
+    article_url = public_article_url(settings, submission.article) if submission.article else None
+    body = render_template(
+        "submission.html",
+        submission=submission,
+        article_url=article_url,
+        history=audit_history(db.session, submission.id),
+        targets=allowed_targets(submission.kind, submission.status),
+        form=DecisionForm(formdata=None),
+        conflict=conflict,
+    )
+    return body, code
