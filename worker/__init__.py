@@ -1,0 +1,1 @@
+"""The background side: Celery tasks, the checks, the policy and the sweeper."""

@@ -1,0 +1,51 @@
+"""The worker's and beat's Celery app: `celery -A worker.celery_app worker` (or `beat`).
+
+A minimal Flask app gives tasks their configuration and database session; it serves no requests.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from core.app import create_base_app
+from core.config import Settings
+from core.db import db
+from core.queue import SWEEP_TASK
+from worker.checks import load_checks
+
+settings = Settings.from_env()
+# Without its key the worker could not read tips: better not to start than to pass them on
+# unchecked. Likewise a misspelt TIPLINE_CHECKS stops it at start, not every task later.
+settings.require_secrets("worker_private_key")
+load_checks(settings.checks)
+
+flask_app = create_base_app(
+    __name__,
+    settings=settings,
+    templates="email",
+    secret_key=settings.moderation_secret_key or secrets.token_hex(32),
+    cookie_name="tipline_worker",
+)
+celery: Celery = flask_app.extensions["celery"]
+
+import worker.tasks  # noqa: E402, F401  (registers the shared tasks with this app)
+
+celery.conf.beat_schedule = {
+    "sweep": {
+        "task": SWEEP_TASK,
+        "schedule": settings.sweep_interval_seconds,
+        # A sweep that waited longer than this behind other tasks is dropped: a newer one
+        # is on its way, and a stopped worker must not come back to a pile of them.
+        "options": {"expires": max(settings.sweep_interval_seconds * 2, 10.0)},
+    }
+}
+
+
+@worker_process_init.connect
+def _fresh_connections(**kwargs: Any) -> None:
+    # Pool children are forked from the main process: never share its database connections.
+    db.engine_for(flask_app).dispose(close=False)

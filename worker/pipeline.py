@@ -1,0 +1,112 @@
+"""Runs the configured checks over one submission's content; a failing check fails open.
+
+A check that raises, returns something that is not a Result, or runs past its time budget gets
+the verdict `error` with a reason naming it. The policy holds such a submission for a person:
+it is never published unseen and never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+
+from core.config import Settings
+from core.enums import Kind, Verdict
+from core.i18n import N_
+from worker.checks.base import Check, Content, Result
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A check's result with the check's name and version, as it is stored."""
+
+    name: str
+    version: str
+    result: Result
+
+
+class CheckTimeout(BaseException):
+    """A check ran past its time budget.
+
+    A BaseException, so that a check's own `except Exception` cannot swallow it.
+    """
+
+
+@contextmanager
+def time_budget(seconds: float | None) -> Iterator[None]:
+    """Raise CheckTimeout inside the block once it has run for `seconds`.
+
+    It uses SIGALRM, so it applies only in a process's main thread (where Celery's prefork pool
+    runs tasks) and only when no other interval timer is armed (pytest-timeout's, say): then the
+    block runs without a budget. A check stuck in C code that never returns to Python cannot be
+    interrupted this way.
+    """
+    usable = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
+    if seconds is None or seconds <= 0 or not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise CheckTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_checks(checks: Sequence[Check], content: Content, config: Settings) -> list[Outcome]:
+    """Every check's outcome for `content`, in order; errors become `error` verdicts."""
+    return [Outcome(c.name, c.version, _run_one(c, content, config)) for c in checks]
+
+
+def unreadable(checks: Sequence[Check]) -> list[Outcome]:
+    """Outcomes for content that could not be opened: every check says `error`."""
+    reason = Result(Verdict.error, 0.0, N_("the content could not be opened for checking"))
+    return [Outcome(check.name, check.version, reason) for check in checks]
+
+
+def _run_one(check: Check, content: Content, config: Settings) -> Result:
+    try:
+        with time_budget(check.time_budget):
+            outcome = check.run(content, config)
+        if not isinstance(outcome, Result):
+            raise TypeError(f"{type(check).__name__}.run returned {type(outcome).__name__}")
+    except CheckTimeout:
+        log.warning("check %s ran past its budget of %ss", check.name, check.time_budget)
+        return Result(
+            Verdict.error,
+            0.0,
+            N_("check %(check)s took longer than %(seconds)s seconds"),
+            {"check": check.name, "seconds": check.time_budget},
+        )
+    except Exception as exc:
+        # A tip's text must never reach the logs, and an exception's message might quote it:
+        # for tips only the exception's type is logged.
+        log.error(
+            "check %s failed: %s",
+            check.name,
+            type(exc).__name__,
+            exc_info=content.kind is Kind.comment,
+        )
+        return Result(
+            Verdict.error,
+            0.0,
+            N_("check %(check)s failed (%(error)s)"),
+            {"check": check.name, "error": type(exc).__name__},
+        )
+    return outcome

@@ -1,0 +1,33 @@
+"""The Celery tasks: thin wrappers that take ids and call the plain functions that do the work.
+
+They run in the worker's Flask app context (core.queue's FlaskTask), so `db.session` is the
+context's session and is closed when the task ends.
+"""
+
+from __future__ import annotations
+
+from celery import Celery, shared_task
+from flask import current_app
+
+from core.config import Settings
+from core.db import db
+from core.queue import CHECK_TASK, SWEEP_TASK
+from worker import checking, sweeper
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["TIPLINE"]
+    return settings
+
+
+@shared_task(name=CHECK_TASK, ignore_result=True)
+def check_submission(submission_id: int) -> None:
+    """Check one submission (idempotent: a second delivery changes nothing)."""
+    checking.check_submission(db.session, submission_id, _settings())
+
+
+@shared_task(name=SWEEP_TASK, ignore_result=True)
+def sweep() -> None:
+    """Re-enqueue submissions still unchecked after settings.sweep_after_seconds."""
+    celery: Celery = current_app.extensions["celery"]
+    sweeper.sweep(db.session, celery, _settings())
