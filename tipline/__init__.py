@@ -1,0 +1,1 @@
+"""Tipline's command line: set up an instance, migrate, manage staff, run everything at once."""
