@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Throughput of the public comment form against a bare route, and proof that nothing is lost.
+
+    python bench/intake.py [--duration 30] [--connections 50]
+
+Starts the public app under gunicorn (2 sync workers) on PostgreSQL + Redis with a Celery worker
+running, drives it with wrk from another process on loopback, and prints:
+  - requests/s, p50 and p99 latency and errors for GET /healthz (the "hello" baseline);
+  - the same for valid comment POSTs (each with a session cookie and its CSRF token);
+  - accepted submissions/s as a share of the hello figure (the number we track);
+  - after the worker drains the queue: checked/s and lost (accepted == stored == checked).
+Needs PostgreSQL and Redis (defaults: 127.0.0.1) and wrk (`apt-get install wrk`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from sqlalchemy import func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.crypto import generate_keypair  # noqa: E402
+from core.db import make_engine, session_scope  # noqa: E402
+from core.enums import Kind, ModerationMode, Status  # noqa: E402
+from core.migrate import upgrade  # noqa: E402
+from core.models import Article, Submission  # noqa: E402
+
+FORM_RE = re.compile(r'<form[^>]*action="([^"]*comments[^"]*)"', re.I)
+TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@dataclass
+class WrkResult:
+    """What wrk printed, parsed."""
+
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    def line(self, label: str) -> str:
+        return (
+            f"{label:<18} {self.rps:>9.0f} req/s   p50 {self.p50_ms:>7.1f} ms   "
+            f"p99 {self.p99_ms:>7.1f} ms   errors {self.errors}"
+        )
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(url: str, duration: int, connections: int, script: Path | None = None) -> WrkResult:
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    if script is not None:
+        args += ["-s", str(script)]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    total = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
+    assert total, out
+    seconds = float(total.group(2)) * {"s": 1.0, "m": 60.0, "ms": 0.001}[total.group(3)]
+    errors = 0
+    non_ok = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_ok:
+        errors += int(non_ok.group(1))
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if socket:
+        errors += sum(int(g) for g in socket.groups())
+    return WrkResult(
+        requests=int(total.group(1)),
+        seconds=seconds,
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=_ms(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        p99_ms=_ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        errors=errors,
+    )
+
+
+def lua_script(path: Path, form_path: str, sessions: list[tuple[str, str]]) -> None:
+    """A wrk script posting valid comments, rotating over pre-opened sessions."""
+    entries = ",\n".join(f'  {{"{cookie}", "{token}"}}' for cookie, token in sessions)
+    path.write_text(
+        f"""
+local sessions = {{
+{entries}
+}}
+local n = 0
+wrk.method = "POST"
+request = function()
+  n = n + 1
+  local s = sessions[(n % #sessions) + 1]
+  local body = "csrf_token=" .. s[2] .. "&author_name=Lectora&email=&body=" ..
+    "Comentario+de+prueba+numero+" .. n .. "+sobre+el+articulo&website="
+  return wrk.format("POST", "{form_path}", {{
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Cookie"] = s[1],
+  }}, body)
+end
+"""
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--port", type=int, default=18080)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+
+    dbname = f"tipline_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(args.pg + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{dbname}"')
+    database_url = f"{args.pg}/{dbname}"
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        session.add(Article(slug="bench", title="Bench", body="Texto.", mode=ModerationMode.post))
+        session.commit()
+
+    tip, worker_keys = generate_keypair(), generate_keypair()
+    instance = Path(tempfile.mkdtemp(prefix="tipline-bench-"))
+    queue = f"tipline-bench-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TIPLINE_INSTANCE_PATH": str(instance),
+        "TIPLINE_DATABASE_URL": database_url,
+        "TIPLINE_BROKER_URL": args.redis,
+        "TIPLINE_TASK_QUEUE": queue,
+        "TIPLINE_RATELIMIT_PREFIX": queue,
+        # The load comes from one address; the limiter still runs (and costs) on every POST.
+        "TIPLINE_SUBMIT_RATE_LIMIT": "10000000 per minute",
+        "TIPLINE_INTAKE_SECRET_KEY": os.urandom(16).hex(),
+        "TIPLINE_MODERATION_SECRET_KEY": os.urandom(16).hex(),
+        "TIPLINE_HASH_KEY": os.urandom(32).hex(),
+        "TIPLINE_TIP_PUBLIC_KEY": tip.public.hex(),
+        "TIPLINE_WORKER_PUBLIC_KEY": worker_keys.public.hex(),
+        "TIPLINE_WORKER_PRIVATE_KEY": worker_keys.private.hex(),
+        "TIPLINE_LOG_LEVEL": "WARNING",
+    }
+    base = f"http://127.0.0.1:{args.port}"
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{args.port}",
+                "intake.wsgi:app",
+            ],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        ),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.celery_app",
+                "worker",
+                "-c",
+                "1",
+                "-Q",
+                queue,
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        ),
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(base + "/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the public app did not start")
+            time.sleep(0.2)
+
+        sessions: list[tuple[str, str]] = []
+        form_path = ""
+        for _ in range(args.connections):
+            client = requests.Session()
+            page = client.get(base + "/articles/bench", timeout=5).text
+            form_path = FORM_RE.search(page).group(1)  # type: ignore[union-attr]
+            token = TOKEN_RE.search(page).group(1)  # type: ignore[union-attr]
+            cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
+            sessions.append((cookie, token))
+        script = instance / "post.lua"
+        lua_script(script, form_path, sessions)
+
+        print(
+            f"# {args.connections} connections, {args.duration} s each, gunicorn -w 2, "
+            f"PostgreSQL + Redis, 1 Celery worker process running",
+            flush=True,
+        )
+        hello = run_wrk(base + "/healthz", args.duration, args.connections)
+        print(hello.line("GET /healthz"), flush=True)
+        started = time.time()
+        post = run_wrk(base + form_path, args.duration, args.connections, script)
+        print(post.line("POST comment"), flush=True)
+        accepted = post.requests - post.errors
+        print(
+            f"accepted          {accepted / post.seconds:>9.0f} /s   "
+            f"= {100 * post.rps / hello.rps:.0f} % of the hello route",
+            flush=True,
+        )
+
+        with session_scope(engine) as session:
+
+            def count(*where: object) -> int:
+                return session.scalar(select(func.count(Submission.id)).where(*where)) or 0
+
+            drain_deadline = time.monotonic() + 600
+            while count(Submission.status == Status.received) and time.monotonic() < drain_deadline:
+                session.rollback()
+                time.sleep(1)
+            stored = count(Submission.kind == Kind.comment)
+            checked = count(Submission.status != Status.received)
+            first, last = session.execute(
+                select(func.min(Submission.created_at), func.max(Submission.updated_at))
+            ).one()
+        span = (last - first).total_seconds() if first and last else float("nan")
+        print(
+            f"checked           {checked / span:>9.0f} /s   ({checked} in {span:.0f} s, "
+            f"from the first insert to the last check)"
+        )
+        lost = max(0, accepted - stored) + (stored - checked)
+        print(
+            f"accepted {accepted}  stored {stored}  checked {checked}  "
+            f"(in flight at the cut-off: {stored - accepted})"
+        )
+        print(f"lost: {lost}")
+        print(f"wall time {time.time() - started:.0f} s")
+        return 1 if lost else 0
+    finally:
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for proc in procs:
+            proc.wait(timeout=30)
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
