@@ -68,8 +68,12 @@ class Settings:
     max_links_comment: int = 2
     max_links_tip: int = 10
     max_repeated_chars: int = 12
+    # The sweeper runs every sweep_interval_seconds: it enqueues new submissions at once, and
+    # re-enqueues one still unchecked sweep_after_seconds after its enqueue if the queue is
+    # empty (its task was lost), or resweep_after_seconds after it in any case.
+    sweep_interval_seconds: float = 1.0
     sweep_after_seconds: int = 30
-    sweep_interval_seconds: float = 10.0
+    resweep_after_seconds: int = 300
     task_queue: str = "tipline"
     log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -125,6 +129,7 @@ class Settings:
             max_links_tip=number("MAX_LINKS_TIP", cls.max_links_tip),
             max_repeated_chars=number("MAX_REPEATED_CHARS", cls.max_repeated_chars),
             sweep_after_seconds=number("SWEEP_AFTER_SECONDS", cls.sweep_after_seconds),
+            resweep_after_seconds=number("RESWEEP_AFTER_SECONDS", cls.resweep_after_seconds),
             sweep_interval_seconds=number(
                 "SWEEP_INTERVAL_SECONDS", cls.sweep_interval_seconds, float
             ),

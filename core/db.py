@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, g
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from flask import Flask, current_app, g, has_request_context, request
+from sqlalchemy import DateTime, Engine, Executable, MetaData, Row, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -67,6 +67,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql"):
         # Fail fast when the server is down so that readers get the 503 page, not a hang.
         kwargs.setdefault("connect_args", {"connect_timeout": 3})
+        # An autocommit connection has nothing to roll back when it returns to the pool.
+        kwargs.setdefault("skip_autocommit_rollback", True)
     return create_engine(url, **kwargs)
 
 
@@ -86,8 +88,33 @@ def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> No
 def _sqlite_on_begin(connection: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock at the start. A deferred transaction that reads and
     # then writes fails at once ("database is locked") if another process wrote in between;
-    # an immediate one waits its turn (busy_timeout) instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # an immediate one waits its turn (busy_timeout) instead. Sessions that only read (safe
+    # HTTP methods, see Database.session) begin deferred, so pages never wait on writers.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READ_ONLY = "tipline_read_only"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def execute_alone(session: Session, statement: Executable) -> Sequence[Row[Any]]:
+    """Run one writing statement as its own transaction, outside the session's.
+
+    On PostgreSQL it runs in autocommit: one round trip where BEGIN, the statement and COMMIT
+    would take three. The public site's submit path uses it; the row is committed on return.
+    Returns the rows of the statement's RETURNING clause (rowcount is not reliable for
+    INSERT ... SELECT on every driver).
+    """
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return connection.execute(statement).all()
+    with engine.begin() as connection:
+        return connection.execute(statement).all()
 
 
 class Database:
@@ -98,6 +125,7 @@ class Database:
         engine = make_engine(url)
         app.extensions["tipline.db"] = {
             "engine": engine,
+            "reader": engine.execution_options(**{READ_ONLY: True}),
             "sessionmaker": sessionmaker(bind=engine, expire_on_commit=False),
         }
         app.teardown_appcontext(self._close_session)
@@ -110,12 +138,18 @@ class Database:
 
     @property
     def session(self) -> Session:
-        """The session of the current app context, opened on first use."""
-        if "tipline_session" not in g:
-            from flask import current_app
+        """The session of the current app context, opened on first use.
 
-            factory: sessionmaker[Session] = current_app.extensions["tipline.db"]["sessionmaker"]
-            g.tipline_session = factory()
+        In a request with a safe method (GET, HEAD) it is a reading session: on SQLite its
+        transactions begin deferred and never hold the write lock. Such a request must not write.
+        """
+        if "tipline_session" not in g:
+            extension = current_app.extensions["tipline.db"]
+            factory: sessionmaker[Session] = extension["sessionmaker"]
+            if has_request_context() and request.method in SAFE_METHODS:
+                g.tipline_session = factory(bind=extension["reader"])
+            else:
+                g.tipline_session = factory()
         session: Session = g.tipline_session
         return session
 

@@ -97,8 +97,9 @@ class Submission(Base):
     check_copy: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Set by the sweeper when it re-enqueues a submission that was never checked.
-    swept_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the sweeper last handed it to the broker; NULL until then. The public site never
+    # talks to the broker: it commits, and the sweeper relays new submissions (an outbox).
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )

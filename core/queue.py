@@ -1,7 +1,7 @@
 """The Celery app both sides share, and the one way to ask for a submission's check.
 
-The broker carries ids only. A submission is committed before it is enqueued, and a failure to
-enqueue loses nothing: the sweeper re-enqueues whatever is still `received`.
+The broker carries ids only. A submission is committed before it is enqueued, and it is the
+sweeper (worker/sweeper.py) that enqueues: the public site never waits on the broker.
 """
 
 from __future__ import annotations
@@ -64,7 +64,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 
 def enqueue_checks(celery: Celery, submission_ids: Iterable[int]) -> bool:
-    """Ask the workers to check these submissions; False (logged) if the broker is unreachable."""
+    """Ask the workers to check these submissions; False (logged) if the broker is unreachable.
+
+    Only the sweeper calls this: the public site commits and leaves the enqueue to it.
+    """
     try:
         with celery.producer_or_acquire() as producer:
             for submission_id in submission_ids:
@@ -73,3 +76,18 @@ def enqueue_checks(celery: Celery, submission_ids: Iterable[int]) -> bool:
         log.warning("broker unavailable, the sweeper will enqueue later: %s", type(exc).__name__)
         return False
     return True
+
+
+def queue_length(celery: Celery, queue: str) -> int | None:
+    """How many tasks wait in `queue`; None if the broker cannot be asked."""
+    try:
+        with celery.connection_for_write() as connection:
+            try:
+                channel: Any = connection.default_channel
+                declared = channel.queue_declare(queue=queue, passive=True)
+            except connection.channel_errors:
+                return 0  # Redis drops an empty list: the queue "does not exist"
+            return int(declared.message_count)
+    except Exception as exc:  # the broker is unreachable: the caller decides
+        log.warning("cannot read the queue length: %s", type(exc).__name__)
+        return None

@@ -2,7 +2,9 @@
 
 Tests that take `settings` (or anything built on it) run once per database backend. A test
 can pin one backend with `@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)`.
-Each test starts with empty tables; rows are deleted after it.
+Each test starts with empty tables; rows are deleted after it. The public site only commits:
+a submission reaches the `worker` when the sweeper relays it, so tests that need checks take
+the `beat` fixture too.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 from core.config import Settings
 from core.db import Base, make_engine
 from core.migrate import upgrade
-from tests.support import Process, make_settings, new_queue_name, start_worker
+from tests.support import Process, make_settings, new_queue_name, start_beat, start_worker
 
 BACKENDS = ("sqlite", "postgresql")
 PG_SERVER = os.environ.get("TIPLINE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -210,3 +212,15 @@ def worker(
     if process is None or process.popen.poll() is not None:
         process = _workers[backend] = start_worker(settings, log_dir)
     return process
+
+
+@pytest.fixture
+def beat(settings: Settings, worker: Process, log_dir: Path) -> Iterator[Process]:
+    """A real Celery beat for this test only, so the sweeper relays new submissions to `worker`.
+
+    Not shared by the run: while it runs, every `received` row in the test database is handed
+    to the worker, which tests of the unchecked state must not see.
+    """
+    process = start_beat(settings, log_dir)
+    yield process
+    process.stop()

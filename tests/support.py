@@ -46,6 +46,7 @@ def make_settings(
         login_rate_limit="1000 per minute",
         log_level="WARNING",
         ratelimit_prefix=f"tipline-test-{queue}",
+        sweep_interval_seconds=0.5,
     )
     return base.with_overrides(**overrides) if overrides else base
 
@@ -69,6 +70,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TIPLINE_BLOCKED_WORDS": ",".join(settings.blocked_words),
         "TIPLINE_SWEEP_AFTER_SECONDS": str(settings.sweep_after_seconds),
         "TIPLINE_SWEEP_INTERVAL_SECONDS": str(settings.sweep_interval_seconds),
+        "TIPLINE_RESWEEP_AFTER_SECONDS": str(settings.resweep_after_seconds),
         "TIPLINE_SUBMIT_RATE_LIMIT": settings.submit_rate_limit,
         "TIPLINE_LOGIN_RATE_LIMIT": settings.login_rate_limit,
         "TIPLINE_RATELIMIT_PREFIX": settings.ratelimit_prefix,

@@ -27,7 +27,7 @@ flask_app = create_base_app(
     __name__,
     settings=settings,
     templates="email",
-    secret_key=settings.moderation_secret_key or secrets.token_hex(32),
+    secret_key=secrets.token_hex(32),  # it serves no requests and signs nothing
     cookie_name="tipline_worker",
 )
 celery: Celery = flask_app.extensions["celery"]

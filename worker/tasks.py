@@ -28,6 +28,6 @@ def check_submission(submission_id: int) -> None:
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)
 def sweep() -> None:
-    """Re-enqueue submissions still unchecked after settings.sweep_after_seconds."""
+    """Relay new submissions to the workers, and enqueue again those whose task was lost."""
     celery: Celery = current_app.extensions["celery"]
     sweeper.sweep(db.session, celery, _settings())

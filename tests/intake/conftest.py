@@ -15,7 +15,7 @@ from tests.support import new_queue_name
 
 @pytest.fixture
 def quiet_settings(settings: Settings) -> Iterator[Settings]:
-    """Settings whose task queue no worker consumes: what was enqueued stays there to inspect."""
+    """Settings whose task queue no worker consumes: anything enqueued stays there to inspect."""
     quiet = settings.with_overrides(task_queue=new_queue_name())
     yield quiet
     redis.Redis.from_url(settings.broker_url).delete(quiet.task_queue)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 
 import pytest
-import redis
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -80,20 +77,6 @@ def test_a_tip_is_sealed_twice_and_nothing_about_the_tipster_is_stored(
         assert secret not in row
 
 
-def test_the_broker_gets_the_tips_id_only(
-    quiet_client: FlaskClient, quiet_settings: Settings, session: Session
-) -> None:
-    assert post_tip(quiet_client, contact="fuente@example.org").status_code == 303
-
-    [tip] = submissions(session)
-    raw = redis.Redis.from_url(quiet_settings.broker_url).lrange(quiet_settings.task_queue, 0, -1)
-    assert len(raw) == 1
-    message = json.loads(raw[0])
-    args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-    assert (args, kwargs) == ([tip.id], {})
-    assert b"combustible" not in raw[0] and b"fuente@" not in raw[0]
-
-
 def test_nothing_about_a_tip_is_logged(
     quiet_client: FlaskClient, session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -137,7 +120,7 @@ def test_contact_and_name_are_optional(quiet_client: FlaskClient, session: Sessi
 
 
 def test_the_worker_checks_a_tip(
-    intake_client: FlaskClient, settings: Settings, session: Session, worker: Process
+    intake_client: FlaskClient, settings: Settings, session: Session, worker: Process, beat: Process
 ) -> None:
     assert post_tip(intake_client).status_code == 303
     wait_for(

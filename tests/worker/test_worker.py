@@ -38,6 +38,7 @@ from tests.worker.conftest import (
     wait_checked,
 )
 from tests.worker.sample_checks import SLOW_LOG_ENV
+from worker.sweeper import sweep
 
 pytestmark = pytest.mark.worker
 
@@ -93,9 +94,9 @@ def test_broker_down_when_readers_submit_they_get_receipts_and_the_sweeper_catch
         "/articles/apagones",
         data={
             "csrf_token": csrf_token(page.get_data(as_text=True)),
-            "name": "Yoandra",
+            "author_name": "Yoandra",
             "email": "",
-            "text": "En mi barrio llevamos tres días sin corriente.",
+            "body": "En mi barrio llevamos tres días sin corriente.",
         },
     )
     page = client.get("/tip")
@@ -119,7 +120,7 @@ def test_broker_down_when_readers_submit_they_get_receipts_and_the_sweeper_catch
     assert len(ids) == 2
     assert [inspect(engine, i).status for i in ids] == [Status.received, Status.received]
 
-    # The broker comes back; the worker has nothing queued, the sweeper enqueues both.
+    # The broker comes back; the sweeper relays both to the worker.
     private_redis.start()
     processes.append(start_worker(mine, log_dir))
     processes.append(start_beat(mine, log_dir))
@@ -203,12 +204,13 @@ def test_a_worker_killed_whole_mid_check_is_replaced_and_the_sweeper_recovers_th
     first = start_worker(mine, log_dir, env)
     processes.append(first)
     submission = add_comment(session)
-    assert enqueue_checks(celery_client(mine), [submission])
+    assert sweep(session, celery_client(mine), mine) == 1  # relayed: enqueued_at is set
     _wait_for_slow_start(slow_log, processes)
 
     # SIGKILL the main process and its pool child at once, as when a machine or container dies:
     # nothing gets to acknowledge, reject or requeue the task, which stays with the broker
-    # unacknowledged until its visibility timeout (10 minutes).
+    # unacknowledged until its visibility timeout (10 minutes). The queue itself is empty, so
+    # the sweeper takes the task for lost sweep_after_seconds after its enqueue.
     pids = [first.popen.pid, *(p.pid for p in psutil.Process(first.popen.pid).children())]
     os.killpg(first.popen.pid, signal.SIGKILL)
     first.popen.wait(timeout=10)

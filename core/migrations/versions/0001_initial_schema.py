@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 18:02:27.361198
+Create Date: 2026-11-29 18:30:23.367982
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def upgrade() -> None:
     sa.Column('check_copy', sa.LargeBinary(), nullable=True),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('swept_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('enqueued_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("kind <> 'tip' OR body IS NULL", name=op.f('ck_submissions_tip_body_never_plaintext')),
