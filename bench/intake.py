@@ -15,6 +15,7 @@ Needs PostgreSQL and Redis (defaults: 127.0.0.1) and wrk (`apt-get install wrk`)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -233,7 +234,8 @@ def main() -> int:
         lua_script(script, form_path, sessions)
 
         print(
-            f"# {args.connections} connections, {args.duration} s each, gunicorn -w 2 --threads {args.threads}, "
+            f"# {args.connections} connections, {args.duration} s each, "
+            f"gunicorn -w 2 --threads {args.threads}, "
             f"PostgreSQL + Redis, a Celery worker (-c 1) and beat running "
             f"(nice {args.worker_nice}), {os.cpu_count()} cores",
             flush=True,
@@ -279,10 +281,8 @@ def main() -> int:
         return 1 if lost else 0
     finally:
         for proc in procs:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         for proc in procs:
             proc.wait(timeout=30)
         engine.dispose()
