@@ -166,9 +166,20 @@ def main() -> int:
     base = f"http://127.0.0.1:{args.port}"
 
     def spawn(*command: str, nice: int = 0) -> subprocess.Popen[bytes]:
-        prefix = ["nice", "-n", str(nice)] if nice else []
+        def lower_priority() -> None:
+            # Each child leads its own session, hence its own scheduler autogroup on Linux;
+            # a plain nice value only ranks processes within one group, so set the group's.
+            autogroup = Path("/proc/self/autogroup")
+            if autogroup.exists():
+                autogroup.write_text(str(nice))
+            os.nice(nice)
+
         return subprocess.Popen(
-            [*prefix, sys.executable, "-m", *command], env=env, cwd=ROOT, start_new_session=True
+            [sys.executable, "-m", *command],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+            preexec_fn=lower_priority if nice else None,
         )
 
     procs = [

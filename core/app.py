@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from core.config import Settings
 from core.db import db
 from core.errors import register_error_handlers
+from core.health import bp as health_bp
 from core.i18n import init_i18n
 from core.queue import init_celery
 
@@ -62,6 +63,7 @@ def create_base_app(
     init_celery(app, settings)
     app.after_request(security_headers)
     register_error_handlers(app)
+    app.register_blueprint(health_bp)
     app.jinja_env.globals["site_name"] = settings.site_name
     return app
 

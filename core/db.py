@@ -100,7 +100,9 @@ READ_ONLY = "tipline_read_only"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def execute_alone(session: Session, statement: Executable) -> Sequence[Row[Any]]:
+def execute_alone(
+    session: Session, statement: Executable, parameters: dict[str, Any] | None = None
+) -> Sequence[Row[Any]]:
     """Run one writing statement as its own transaction, outside the session's.
 
     On PostgreSQL it runs in autocommit: one round trip where BEGIN, the statement and COMMIT
@@ -112,9 +114,9 @@ def execute_alone(session: Session, statement: Executable) -> Sequence[Row[Any]]
     assert isinstance(engine, Engine)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return connection.execute(statement).all()
+            return connection.execute(statement, parameters).all()
     with engine.begin() as connection:
-        return connection.execute(statement).all()
+        return connection.execute(statement, parameters).all()
 
 
 class Database:

@@ -48,8 +48,15 @@ def switch(code: str) -> Response:
     """Remember the chosen language and go back to the page the reader was on."""
     target = request.args.get("next", "/")
     parts = urlsplit(target)
-    # Only same-site paths: the switch must not become an open redirect.
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # Only same-site paths: the switch must not become an open redirect. Browsers read a
+    # backslash as a slash ("/\\evil.example" is "//evil.example"), and drop tabs and newlines.
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or any(c == "\\" or ord(c) < 32 for c in target)
+    ):
         target = "/"
     response = redirect(target, code=303)
     if code in current_app.config["TIPLINE_LOCALES"]:

@@ -11,7 +11,7 @@ from core import limits
 from core.app import create_base_app
 from core.config import Settings
 from core.text import linkify, paragraphs
-from intake import articles, health, receipts, tips
+from intake import articles, receipts, tips
 from intake.ratelimit import init_rate_limits
 from intake.web import IntakeRequest
 
@@ -50,6 +50,6 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """The public routes; the language switch comes from core."""
-    for blueprint in (articles.bp, tips.bp, receipts.bp, health.bp):
+    """The public routes; the language switch and /healthz come from core."""
+    for blueprint in (articles.bp, tips.bp, receipts.bp):
         app.register_blueprint(blueprint)

@@ -6,8 +6,9 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import insert, literal, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from core.config import Settings
 from core.crypto import seal
@@ -73,6 +74,23 @@ def visible_comments(session: Session, article_id: int) -> list[Submission]:
     return list(session.scalars(query))
 
 
+def _comment_insert() -> ReturningInsert[tuple[int]]:
+    # Built once: the request only binds values. The article is found in the same statement.
+    columns = Submission.__table__.c
+    values = {
+        name: bindparam(name, type_=columns[name].type)
+        for name in ("ref", "kind", "status", "author_name", "body", "email_hash", "ip_hash")
+    }
+    values["locale"] = bindparam("locale", type_=columns.locale.type)
+    source = select(Article.id, *values.values()).where(
+        Article.slug == bindparam("slug"), Article.mode != ModerationMode.closed
+    )
+    return insert(Submission).from_select(["article_id", *values], source).returning(Submission.id)
+
+
+COMMENT_INSERT = _comment_insert()
+
+
 def record_comment(
     session: Session,
     settings: Settings,
@@ -91,26 +109,23 @@ def record_comment(
     one to the broker (the sweeper hands new submissions to the workers).
     """
     ref = new_ref()
-    columns = Submission.__table__.c
-    fields = {
-        "article_id": Article.id,
-        "ref": literal(ref, columns.ref.type),
-        "kind": literal(Kind.comment, columns.kind.type),
-        "status": literal(Status.received, columns.status.type),
-        "author_name": literal(name, columns.author_name.type),
-        "body": literal(text, columns.body.type),
-        # Only keyed hashes: the address itself is never stored, nor the client's IP.
-        "email_hash": literal(
-            email_hash(settings.hash_key, email) if email else None, columns.email_hash.type
-        ),
-        "ip_hash": literal(ip_hash(settings.hash_key, address), columns.ip_hash.type),
-        "locale": literal(locale, columns.locale.type),
-    }
-    source = select(*fields.values()).where(
-        Article.slug == slug, Article.mode != ModerationMode.closed
+    stored = execute_alone(
+        session,
+        COMMENT_INSERT,
+        {
+            "slug": slug,
+            "ref": ref,
+            "kind": Kind.comment,
+            "status": Status.received,
+            "author_name": name,
+            "body": text,
+            # Only keyed hashes: the address itself is never stored, nor the client's IP.
+            "email_hash": email_hash(settings.hash_key, email) if email else None,
+            "ip_hash": ip_hash(settings.hash_key, address),
+            "locale": locale,
+        },
     )
-    statement = insert(Submission).from_select(list(fields), source).returning(Submission.id)
-    return ref if execute_alone(session, statement) else None
+    return ref if stored else None
 
 
 def record_tip(

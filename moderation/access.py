@@ -11,7 +11,7 @@ from core.models import StaffUser
 
 # The only endpoints anyone may reach without logging in. Everything else, including routes
 # added later and addresses that match no route, sends a logged-out visitor to the login page.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "language.switch"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "language.switch", "health.healthz"})
 
 
 def require_login() -> ResponseReturnValue | None:

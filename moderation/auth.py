@@ -22,10 +22,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_login import LoginManager, current_user, login_user, logout_user
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from core import limits
 from core.config import Settings
 from core.db import db, utcnow
 from core.models import AuditEvent, StaffUser
@@ -144,6 +144,9 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+UNKNOWN_ACCOUNT = "(unknown account)"
+
+
 def record_login(session: Session, user: StaffUser) -> None:
     """Note a successful login on the account and in the audit log; commit."""
     now = utcnow()
@@ -153,10 +156,21 @@ def record_login(session: Session, user: StaffUser) -> None:
 
 
 def record_failed_login(session: Session, email: str) -> None:
-    """Audit a failed login under the e-mail that was tried (no address is kept); commit."""
+    """Audit a failed login under the account that was tried (no address is kept); commit.
+
+    What was typed is kept only when it names an account: otherwise it may be a password typed
+    into the wrong field, which must not end up in a log.
+    """
     session.rollback()  # nothing from the failed attempt may be committed with the audit row
-    label = normalise_email(email)[: limits.EMAIL_MAX]
-    session.add(AuditEvent(actor_label=label, action="login_failed"))
+    tried = normalise_email(email)
+    account = session.scalar(select(StaffUser).where(StaffUser.email == tried))
+    session.add(
+        AuditEvent(
+            actor_id=account.id if account else None,
+            actor_label=account.email if account else UNKNOWN_ACCOUNT,
+            action="login_failed",
+        )
+    )
     session.commit()
 
 
