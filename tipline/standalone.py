@@ -393,11 +393,11 @@ def _wait_until_answering(
 
 
 def _answers(host: str, port: int) -> bool:
-    """Whether an HTTP server answers on host:port without a server error."""
+    """Whether the site on host:port answers its health check."""
     connection = http.client.HTTPConnection(host, port, timeout=2)
     try:
         connection.request("GET", "/healthz")
-        return connection.getresponse().status < 500
+        return connection.getresponse().status == 200
     except (OSError, http.client.HTTPException):
         return False
     finally:
