@@ -19,6 +19,8 @@ S = Status
 # Who may make a move: the checks ("system"), readers' flags, or staff.
 SYSTEM = "system"
 STAFF = "staff"
+# The audit log's actor for a failed login whose e-mail names no account.
+UNKNOWN_ACCOUNT = "(unknown account)"
 
 ALLOWED: dict[Kind, dict[tuple[Status, Status], str]] = {
     Kind.comment: {

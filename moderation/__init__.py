@@ -48,6 +48,8 @@ def register_template_helpers(app: Flask) -> None:
         decision_label=display.decision_label,
         actor_label=display.actor_label,
         check_reason=display.check_reason,
+        check_label=display.check_label,
+        score=display.score,
         age=display.age,
         when=display.when,
         comment_counts=lambda: status_counts(db.session, Kind.comment),

@@ -31,6 +31,7 @@ from core.db import db, utcnow
 from core.models import AuditEvent, StaffUser
 from core.privacy import ip_hash, keyed_hash
 from core.staff import authenticate, normalise_email
+from core.transitions import UNKNOWN_ACCOUNT
 from moderation.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -142,9 +143,6 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
-
-
-UNKNOWN_ACCOUNT = "(unknown account)"
 
 
 def record_login(session: Session, user: StaffUser) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask_babel import format_datetime, format_timedelta, gettext
+from flask_babel import format_datetime, format_decimal, format_timedelta, gettext
 from flask_babel import lazy_gettext as _l
 
 from core.db import utcnow
 from core.enums import Kind, Role, Status, Verdict
 from core.models import CheckResult
-from core.transitions import SYSTEM
+from core.transitions import SYSTEM, UNKNOWN_ACCOUNT
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,14 @@ VERDICT_LABELS = {
     Verdict.suspect: _l("Suspect"),
     Verdict.spam: _l("Spam"),
     Verdict.error: _l("Error"),
+}
+
+# The checks' stored names, as moderators read them; a check not listed shows its own name.
+CHECK_LABELS = {
+    "length": _l("length"),
+    "links": _l("links"),
+    "words": _l("blocked words"),
+    "repetition": _l("repetition"),
 }
 
 ROLE_LABELS = {
@@ -73,6 +81,17 @@ def verdict_label(verdict: Verdict) -> str:
     return str(VERDICT_LABELS[verdict])
 
 
+def check_label(name: str) -> str:
+    """The translated name of a check."""
+    label = CHECK_LABELS.get(name)
+    return str(label) if label is not None else name
+
+
+def score(value: float) -> str:
+    """A check's score in the reader's number format (0,50 in Spanish)."""
+    return format_decimal(value, format="0.00")
+
+
 def role_label(role: Role) -> str:
     """The translated name of a staff role."""
     return str(ROLE_LABELS[role])
@@ -85,7 +104,11 @@ def decision_label(kind: Kind, to: Status) -> str:
 
 def actor_label(label: str) -> str:
     """Who did something, as the audit log shows it: an e-mail, or the automatic checks."""
-    return gettext("automatic checks") if label == SYSTEM else label
+    if label == SYSTEM:
+        return gettext("automatic checks")
+    if label == UNKNOWN_ACCOUNT:
+        return gettext("an unknown account")
+    return label
 
 
 def check_reason(result: CheckResult) -> str:

@@ -77,7 +77,7 @@ def test_too_short_or_too_long_is_held_with_the_limit_named() -> None:
     longer = LengthCheck().run(comment("a" * (BODY[Kind.comment].max + 1)), CONFIG)
     assert longer.verdict is Verdict.suspect
     assert longer.params["max"] == BODY[Kind.comment].max
-    assert longer.reason % longer.params == "3001 characters, more than the maximum of 3000"
+    assert longer.reason % longer.params == "length 3001, over the maximum of 3000"
 
 
 # --- links ------------------------------------------------------------------------------------

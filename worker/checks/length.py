@@ -22,15 +22,15 @@ class LengthCheck(Check):
         if length < limit.min:
             return result(
                 Verdict.suspect,
-                N_("%(length)d characters, fewer than the minimum of %(min)d"),
+                N_("length %(length)d, under the minimum of %(min)d"),
                 length=length,
                 min=limit.min,
             )
         if length > limit.max:
             return result(
                 Verdict.suspect,
-                N_("%(length)d characters, more than the maximum of %(max)d"),
+                N_("length %(length)d, over the maximum of %(max)d"),
                 length=length,
                 max=limit.max,
             )
-        return result(Verdict.ok, N_("%(length)d characters"), length=length)
+        return result(Verdict.ok, N_("length %(length)d"), length=length)
