@@ -42,4 +42,6 @@ def send() -> ResponseReturnValue:
 
 def _receipt(ref: str) -> ResponseReturnValue:
     # 303: the browser fetches the receipt with GET, so reloading it never sends the form again.
-    return redirect(url_for("receipts.show", ref=ref), 303)
+    # "#main" replaces the form's own fragment (browsers would carry it over) and puts the
+    # receipt's content in focus for screen readers.
+    return redirect(url_for("receipts.show", ref=ref, _anchor="main"), 303)

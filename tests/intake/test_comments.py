@@ -40,7 +40,7 @@ def test_a_comment_is_committed_as_received_and_answered_with_a_receipt(
     assert len(stored) == 1
     comment = stored[0]
     assert response.status_code == 303
-    assert response.headers["Location"] == f"/receipts/{comment.ref}"
+    assert response.headers["Location"] == f"/receipts/{comment.ref}#main"
     assert (comment.kind, comment.status, comment.article_id) == (
         Kind.comment,
         Status.received,

@@ -63,7 +63,7 @@ def test_a_tip_is_sealed_twice_and_nothing_about_the_tipster_is_stored(
 
     [tip] = submissions(session)
     assert response.status_code == 303
-    assert response.headers["Location"] == f"/receipts/{tip.ref}"
+    assert response.headers["Location"] == f"/receipts/{tip.ref}#main"
     assert (tip.kind, tip.status, tip.article_id) == (Kind.tip, Status.received, None)
     assert (tip.body, tip.author_name, tip.email_hash, tip.ip_hash) == (None, None, None, None)
     assert tip.sealed is not None and tip.check_copy is not None
