@@ -6,10 +6,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, Executable, MetaData, Row, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -105,18 +107,44 @@ def execute_alone(
 ) -> Sequence[Row[Any]]:
     """Run one writing statement as its own transaction, outside the session's.
 
-    On PostgreSQL it runs in autocommit: one round trip where BEGIN, the statement and COMMIT
-    would take three. The public site's submit path uses it; the row is committed on return.
-    Returns the rows of the statement's RETURNING clause (rowcount is not reliable for
-    INSERT ... SELECT on every driver).
+    On PostgreSQL it runs on a connection in autocommit mode, without a ping first: one round
+    trip where BEGIN, the statement and COMMIT would take three and the ping a fourth. If the
+    pooled connection turns out dead (the server restarted), it runs once more on a fresh one,
+    so the statement must be safe to repeat (the submit path's is, by its unique reference).
+    Returns the rows of its RETURNING clause (rowcount is not reliable for INSERT ... SELECT
+    on every driver). The row is committed on return.
     """
     engine = session.get_bind()
     assert isinstance(engine, Engine)
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as connection:
             return connection.execute(statement, parameters).all()
-    with engine.begin() as connection:
+    writer = _autocommit_engine(engine)
+    try:
+        with writer.connect() as connection:
+            return connection.execute(statement, parameters).all()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    # The disconnect invalidated every pooled connection of that age: this one is new.
+    with writer.connect() as connection:
         return connection.execute(statement, parameters).all()
+
+
+_AUTOCOMMIT: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+
+
+def _autocommit_engine(engine: Engine) -> Engine:
+    # Its own small pool of connections that stay in autocommit, rather than switching the
+    # isolation level of a shared connection on each checkout and back on each return.
+    writer = _AUTOCOMMIT.get(engine)
+    if writer is None:
+        writer = _AUTOCOMMIT[engine] = make_engine(
+            engine.url.render_as_string(hide_password=False),
+            isolation_level="AUTOCOMMIT",
+            pool_pre_ping=False,
+        )
+    return writer
 
 
 class Database:

@@ -52,6 +52,12 @@ def body_validators(kind: Kind, required: str) -> list[Any]:
 class HoneypotForm(FlaskForm):
     """A form with a field people never see (hidden by the stylesheet) and bots fill in."""
 
+    class Meta:
+        # CSRFProtect (core.app) checks the token of every POST before any view runs; a form of
+        # its own would also sign a fresh token on each submission, a cost on the hot path for
+        # nothing. Templates put the token in with csrf_token().
+        csrf = False
+
     # A neutral name that browsers' autofill does not recognise, so that it stays empty for
     # people whose browser fills forms for them.
     topic = StringField(_l("Leave this field empty"))

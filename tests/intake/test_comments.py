@@ -6,15 +6,15 @@ import json
 import time
 from typing import Any
 
+import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from core import limits
 from core.config import Settings
-from core.db import db
 from core.enums import Kind, ModerationMode, Status
 from core.privacy import email_hash, ip_hash
 from tests.intake.helpers import COMMENT, add_article, html, post_comment, submissions, token
@@ -211,12 +211,12 @@ def test_posting_a_comment_costs_one_statement_and_commits_it(
     def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement.split()[0].upper())
 
-    engine = db.engine_for(quiet_app)
-    event.listen(engine, "before_cursor_execute", on_execute)
+    # On every engine: on PostgreSQL the INSERT goes through a pool of autocommit connections.
+    event.listen(Engine, "before_cursor_execute", on_execute)
     try:
         response = quiet_client.post("/articles/la-zafra", data=data)
     finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(Engine, "before_cursor_execute", on_execute)
 
     assert response.status_code == 303
     # One INSERT ... SELECT finds the article and stores the comment (SQLite's "BEGIN
@@ -224,3 +224,24 @@ def test_posting_a_comment_costs_one_statement_and_commits_it(
     assert [s for s in statements if s != "BEGIN"] == ["INSERT"]
     # Committed before the answer: another connection sees it.
     assert [c.status for c in submissions(session)] == [Status.received]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_database_restart_between_two_comments_costs_the_reader_nothing(
+    quiet_client: FlaskClient, session: Session, engine: Any
+) -> None:
+    add_article(session)
+    assert post_comment(quiet_client, body="Primero").status_code == 303
+    # Every server connection of the app goes away, as when PostgreSQL restarts: the pooled one
+    # the first comment used is now dead, and the app does not ping before using it.
+    with engine.connect() as connection:
+        connection.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    session.close()
+
+    response = post_comment(quiet_client, body="Segundo")
+
+    assert response.status_code == 303
+    assert sorted(c.body or "" for c in submissions(session)) == ["Primero", "Segundo"]
