@@ -56,7 +56,7 @@ class Settings:
     moderation_url: str = "http://127.0.0.1:5001"
     default_locale: str = "es"
     locales: tuple[str, ...] = ("es", "en")
-    # Flask-Limiter syntax; applies to each public POST, keyed by the hashed network address.
+    # The `limits` syntax; applies to each public POST, keyed by the hashed network address.
     submit_rate_limit: str = "10 per minute;60 per hour"
     login_rate_limit: str = "10 per minute;50 per hour"
     # Prefix of the rate-limit counters in Redis, so that several deployments can share one.

@@ -62,7 +62,7 @@ def register_error_handlers(app: Flask) -> None:
             return exc.get_response()
         body, code = error_page(exc.code)
         response = Response(body, status=code, mimetype="text/html")
-        # Keep the headers Werkzeug and Flask-Limiter set (Allow, Retry-After, ...).
+        # Keep the headers the exception carries (Allow on 405, Retry-After on 429, ...).
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 response.headers[name] = value

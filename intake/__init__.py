@@ -10,9 +10,9 @@ from flask import Flask
 from core import limits
 from core.app import create_base_app
 from core.config import Settings
+from core.ratelimit import PostLimit, limit_posts
 from core.text import linkify, paragraphs
 from intake import articles, receipts, tips
-from intake.ratelimit import init_rate_limits
 from intake.web import IntakeRequest
 
 
@@ -41,7 +41,18 @@ def register_extensions(app: Flask, settings: Settings) -> None:
         MAX_CONTENT_LENGTH=limits.INTAKE_MAX_REQUEST_BYTES,
         MAX_FORM_MEMORY_SIZE=limits.INTAKE_MAX_REQUEST_BYTES,
     )
-    init_rate_limits(app, settings)
+    # One allowance for every form together: alternating between the comment and tip forms
+    # gives a sender no more.
+    limit_posts(
+        app,
+        PostLimit(
+            settings.submit_rate_limit,
+            settings.ratelimit_storage_url,
+            settings.ratelimit_prefix,
+            scope="submit",
+            setting="TIPLINE_SUBMIT_RATE_LIMIT",
+        ),
+    )
     # Pages without the blank lines that block tags would leave behind.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

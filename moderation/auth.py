@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import time
-from functools import partial
 from urllib.parse import urlsplit
 
 from flask import (
@@ -20,16 +18,15 @@ from flask import (
 from flask import session as browser_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_limiter import Limiter
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.wrappers import Response
 
 from core.config import Settings
 from core.db import db, utcnow
 from core.models import AuditEvent, StaffUser
-from core.privacy import ip_hash, keyed_hash
+from core.privacy import keyed_hash
+from core.ratelimit import PostLimit, client_key, limit_posts
 from core.staff import authenticate, normalise_email
 from core.transitions import UNKNOWN_ACCOUNT
 from moderation.forms import LoginForm
@@ -84,52 +81,21 @@ def _session_identifier() -> str:
 login_manager._session_identifier_generator = _session_identifier
 
 
-def client_key() -> str:
-    """The rate-limit key of the client: a keyed hash of its network, never the address."""
-    settings: Settings = current_app.config["TIPLINE"]
-    return ip_hash(settings.hash_key, request.remote_addr)
-
-
-def init_auth(app: Flask, settings: Settings) -> Limiter:
+def init_auth(app: Flask, settings: Settings) -> None:
     """Attach Flask-Login and the login rate limit to `app`."""
     login_manager.init_app(app, add_context_processor=False)
-    storage_options: dict[str, str | int] = {}
-    if settings.ratelimit_storage_url.startswith("redis"):
-        # A dead Redis must not hang the login page: fail fast and fall back to memory.
-        storage_options = {"socket_connect_timeout": 1, "socket_timeout": 1}
-    # One limiter per app: Flask-Limiter keeps its storage and prefix on the instance.
-    limiter = Limiter(
-        client_key,
-        storage_uri=settings.ratelimit_storage_url,
-        storage_options=storage_options,
-        key_prefix=settings.ratelimit_prefix,
-        # Flask-Limiter's headers would put a Retry-After on every answer, a successful login
-        # included; retry_after() sets it on the 429 alone.
-        headers_enabled=False,
-        swallow_errors=True,
-        in_memory_fallback_enabled=True,
-    )
-    limiter.init_app(app)
-    app.after_request(partial(retry_after, limiter))
     # Only the login POST is limited: it is what a password guesser sends.
-    limiter.limit(
-        settings.login_rate_limit,
-        methods=["POST"],
-        exempt_when=lambda: request.endpoint != "auth.login",
-    )(bp)
-    return limiter
-
-
-def retry_after(limiter: Limiter, response: Response) -> Response:
-    """On a 429, say in how many seconds the next login attempt will be accepted."""
-    limit = limiter.current_limit if response.status_code == 429 else None
-    if limit is not None:
-        try:
-            seconds = limit.reset_at - time.time()
-        except Exception:  # the store went away meanwhile: the window's length is a safe bound
-            seconds = limit.limit.get_expiry()
-        response.headers["Retry-After"] = str(max(1, int(seconds)))
-    return response
+    limit_posts(
+        app,
+        PostLimit(
+            settings.login_rate_limit,
+            settings.ratelimit_storage_url,
+            settings.ratelimit_prefix,
+            scope="login",
+            setting="TIPLINE_LOGIN_RATE_LIMIT",
+        ),
+        applies=lambda: request.endpoint == "auth.login",
+    )
 
 
 def safe_next(target: str | None) -> str | None:
