@@ -17,7 +17,9 @@ from core.config import Settings
 
 log = logging.getLogger(__name__)
 
-CHECK_TASK = "worker.tasks.check_submission"
+CHECK_TASK = "worker.tasks.check_submissions"
+# Ids per check task: a worker checks a batch in one read and one write.
+CHECK_BATCH = 50
 SWEEP_TASK = "worker.tasks.sweep"
 
 
@@ -70,8 +72,10 @@ def enqueue_checks(celery: Celery, submission_ids: Iterable[int]) -> bool:
     """
     try:
         with celery.producer_or_acquire() as producer:
-            for submission_id in submission_ids:
-                celery.send_task(CHECK_TASK, args=[submission_id], producer=producer)
+            ids = list(submission_ids)
+            for start in range(0, len(ids), CHECK_BATCH):
+                batch = ids[start : start + CHECK_BATCH]
+                celery.send_task(CHECK_TASK, args=[batch], producer=producer)
     except Exception as exc:  # kombu raises several kinds; none of them may lose a submission
         log.warning("broker unavailable, the sweeper will enqueue later: %s", type(exc).__name__)
         return False

@@ -1,8 +1,13 @@
-"""The one way a submission changes status: allowed moves, optimistic locking, an audit row."""
+"""The one way a submission changes status: allowed moves, optimistic locking, an audit row.
+
+`change_status` moves one submission for a person (or a check) and commits; `change_many` makes
+the checks' changes for a batch of submissions in one transaction. Both go through `_apply`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -86,6 +91,18 @@ def allowed_targets(kind: Kind, current: Status, by: str = STAFF) -> list[Status
     return [to for (frm, to), who in ALLOWED[kind].items() if frm == current and who == by]
 
 
+@dataclass(frozen=True)
+class Change:
+    """One status change: of which submission, from what, to what, over which version."""
+
+    submission_id: int
+    kind: Kind
+    frm: Status
+    to: Status
+    expected_version: int
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
 def change_status(
     session: Session,
     submission: Submission,
@@ -103,49 +120,100 @@ def change_status(
     Anything else pending in the session (check results, say) commits with it. On a conflict the
     session is rolled back and StaleVersion says who changed it, when, and to what.
     """
-    frm = submission.status
-    who = ALLOWED[submission.kind].get((frm, to))
-    if who is None or (who == STAFF) != (actor is not None):
+    change = Change(
+        submission.id, submission.kind, submission.status, to, expected_version, values or {}
+    )
+    try:
+        _check_allowed(change, actor)
+    except TransitionError:
         if submission.version != expected_version:
-            raise _stale(session, submission.id)
-        raise TransitionError(f"a {submission.kind.value} cannot go from {frm.value} to {to.value}")
-    now = utcnow()
-    changes: dict[str, Any] = {
-        "status": to,
-        "version": expected_version + 1,
-        "updated_at": now,
-        **(values or {}),
-    }
-    if actor is not None:
-        changes.update(decided_by_id=actor.id, decided_at=now)
-    result = session.execute(
-        update(Submission)
-        .where(
-            Submission.id == submission.id,
-            Submission.version == expected_version,
-            Submission.status == frm,
-        )
-        .values(**changes)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise _stale(session, submission.id) from None
+        raise
+    audit = _apply(session, change, actor, reason, action, utcnow())
+    if audit is None:
         raise _stale(session, submission.id)
-    session.add(
-        AuditEvent(
-            at=now,
-            actor_id=actor.id if actor else None,
-            actor_label=actor.email if actor else SYSTEM,
-            action=action,
-            submission_id=submission.id,
-            from_status=frm.value,
-            to_status=to.value,
-            reason=reason[: limits.REASON_MAX],
-        )
-    )
+    session.add(audit)
     if commit:
         session.commit()
     session.expire(submission)
     return submission
+
+
+def change_many(
+    session: Session,
+    changes: Iterable[Change],
+    *,
+    actor: StaffUser | None,
+    reason: str = "",
+    action: str = "status",
+) -> list[Change]:
+    """Make each change whose submission is still at its expected version, with its audit row.
+
+    The ones that lost a race are skipped, not raised: the worker checks submissions in batches,
+    and one that another run got to first must not undo the rest. The caller commits.
+    """
+    now = utcnow()
+    made, audits = [], []
+    for change in changes:
+        _check_allowed(change, actor)
+        audit = _apply(session, change, actor, reason, action, now)
+        if audit is not None:
+            made.append(change)
+            audits.append(audit)
+    # Added after the UPDATEs, so that they are flushed as one multi-row INSERT.
+    session.add_all(audits)
+    return made
+
+
+def _check_allowed(change: Change, actor: StaffUser | None) -> None:
+    who = ALLOWED[change.kind].get((change.frm, change.to))
+    if who is None or (who == STAFF) != (actor is not None):
+        raise TransitionError(
+            f"a {change.kind.value} cannot go from {change.frm.value} to {change.to.value}"
+        )
+
+
+def _apply(
+    session: Session,
+    change: Change,
+    actor: StaffUser | None,
+    reason: str,
+    action: str,
+    now: datetime,
+) -> AuditEvent | None:
+    # The change's audit row if it was made (for the caller to add), None if it lost a race.
+    # The conditional UPDATE is the lock: it changes the row only if nobody moved it since the
+    # version the caller saw (on PostgreSQL a concurrent one waits, then finds it moved on).
+    values: dict[str, Any] = {
+        "status": change.to,
+        "version": change.expected_version + 1,
+        "updated_at": now,
+        **change.values,
+    }
+    if actor is not None:
+        values.update(decided_by_id=actor.id, decided_at=now)
+    result = session.execute(
+        update(Submission)
+        .where(
+            Submission.id == change.submission_id,
+            Submission.version == change.expected_version,
+            Submission.status == change.frm,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return AuditEvent(
+        at=now,
+        actor_id=actor.id if actor else None,
+        actor_label=actor.email if actor else SYSTEM,
+        action=action,
+        submission_id=change.submission_id,
+        from_status=change.frm.value,
+        to_status=change.to.value,
+        reason=reason[: limits.REASON_MAX],
+    )
 
 
 def _stale(session: Session, submission_id: int) -> StaleVersion:

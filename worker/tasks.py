@@ -21,9 +21,9 @@ def _settings() -> Settings:
 
 
 @shared_task(name=CHECK_TASK, ignore_result=True)
-def check_submission(submission_id: int) -> None:
-    """Check one submission (idempotent: a second delivery changes nothing)."""
-    checking.check_submission(db.session, submission_id, _settings())
+def check_submissions(submission_ids: list[int]) -> None:
+    """Check a batch of submissions (idempotent: a second delivery changes nothing)."""
+    checking.check_submissions(db.session, submission_ids, _settings())
 
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)

@@ -11,7 +11,7 @@ from core.enums import ModerationMode, Status
 from core.models import CheckResult
 from tests.worker.conftest import add_comment, add_tip, inspect
 from tests.worker.sample_checks import RacingCheck
-from worker.checking import check_submission
+from worker.checking import check_submission, check_submissions
 
 FOUR = ["length", "links", "words", "repetition"]
 
@@ -137,3 +137,32 @@ def test_when_two_runs_race_the_first_to_commit_wins_and_the_other_changes_nothi
     assert seen.status is Status.published
     assert seen.results == [(name, "ok") for name in FOUR]  # the inner run's, alone
     assert seen.audit == [("system", "received", "published")]
+
+
+def test_a_batch_is_checked_in_one_go_and_a_raced_member_does_not_undo_the_rest(
+    session: Session, engine: Engine, settings: Settings
+) -> None:
+    clean = add_comment(session)
+    spam = add_comment(session, body="Las mejores APUESTAS ONLINE, gana ya")
+    tip = add_tip(session, settings)
+    raced = add_comment(session)
+    gone = 10**9  # an id no row has: deleted since it was enqueued
+    racing = settings.with_overrides(
+        checks=(*settings.checks, "tests.worker.sample_checks:RacingCheck")
+    )
+    # While the batch's checks run, another run checks `raced` to the end first.
+    RacingCheck.target = (raced, settings)
+
+    statuses = check_submissions(session, [clean, spam, tip, raced, gone], racing)
+
+    assert statuses == {clean: Status.published, spam: Status.spam, tip: Status.new}
+    for submission_id in (clean, spam, tip):
+        seen = inspect(engine, submission_id)
+        assert [name for name, _ in seen.results] == [*FOUR, "racing"]
+        assert len(seen.audit) == 1
+    # The raced one keeps the other run's results and its single audit row.
+    seen = inspect(engine, raced)
+    assert seen.results == [(name, "ok") for name in FOUR]
+    assert seen.audit == [("system", "received", "published")]
+    # A second delivery of the same batch changes nothing.
+    assert check_submissions(session, [clean, spam, tip, raced], racing) == {}

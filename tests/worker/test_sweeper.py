@@ -31,7 +31,7 @@ def own_queue(settings: Settings) -> Iterator[Settings]:
 
 
 def queued_ids(settings: Settings) -> list[int]:
-    """The submission ids waiting in the settings' queue, oldest first."""
+    """The submission ids waiting in the settings' queue, oldest first (tasks carry batches)."""
     client = redis.Redis.from_url(settings.broker_url)
     ids = []
     # Kombu pushes to the head of the list; each message's body is base64 JSON
@@ -41,8 +41,9 @@ def queued_ids(settings: Settings) -> list[int]:
         message = json.loads(raw)
         assert message["headers"]["task"] == CHECK_TASK
         args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
-        assert kwargs == {}
-        ids.append(args[0])
+        assert kwargs == {} and len(args) == 1
+        assert all(isinstance(i, int) for i in args[0])  # ids, never content
+        ids.extend(args[0])
     return ids
 
 
