@@ -15,30 +15,22 @@ Needs PostgreSQL and Redis (defaults: 127.0.0.1) and wrk (`apt-get install wrk`)
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-from sqlalchemy import func, select, text
+from common import PG, REDIS, rig  # type: ignore[import-not-found]
+from sqlalchemy import Engine, func, select
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from core.crypto import generate_keypair  # noqa: E402
-from core.db import make_engine, session_scope  # noqa: E402
-from core.enums import Kind, ModerationMode, Status  # noqa: E402
-from core.migrate import upgrade  # noqa: E402
-from core.models import Article, Submission  # noqa: E402
+from core.db import session_scope
+from core.enums import Kind, ModerationMode, Status
+from core.models import Article, Submission
 
 FORM_RE = re.compile(r'<form[^>]*method="post"[^>]*action="(/articles/[^"#]*)', re.I)
 TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -122,8 +114,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--pg", default=PG, help="PostgreSQL server (a database is made)")
+    parser.add_argument("--redis", default=REDIS)
     parser.add_argument("--port", type=int, default=18080)
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--worker-nice", type=int, default=0, help="nice value of worker, beat")
@@ -131,176 +123,95 @@ def main() -> int:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
 
-    dbname = f"tipline_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(args.pg + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{dbname}"')
-    database_url = f"{args.pg}/{dbname}"
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    with session_scope(engine) as session:
-        session.add(Article(slug="bench", title="Bench", body="Texto.", mode=ModerationMode.post))
-        session.commit()
-
-    tip, worker_keys = generate_keypair(), generate_keypair()
-    instance = Path(tempfile.mkdtemp(prefix="tipline-bench-"))
-    queue = f"tipline-bench-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TIPLINE_INSTANCE_PATH": str(instance),
-        "TIPLINE_DATABASE_URL": database_url,
-        "TIPLINE_BROKER_URL": args.redis,
-        "TIPLINE_TASK_QUEUE": queue,
-        "TIPLINE_RATELIMIT_PREFIX": queue,
-        # The load comes from one address; the limiter still runs (and costs) on every POST.
-        "TIPLINE_SUBMIT_RATE_LIMIT": "10000000 per minute",
-        "TIPLINE_INTAKE_SECRET_KEY": os.urandom(16).hex(),
-        "TIPLINE_MODERATION_SECRET_KEY": os.urandom(16).hex(),
-        "TIPLINE_HASH_KEY": os.urandom(32).hex(),
-        "TIPLINE_TIP_PUBLIC_KEY": tip.public.hex(),
-        "TIPLINE_WORKER_PUBLIC_KEY": worker_keys.public.hex(),
-        "TIPLINE_WORKER_PRIVATE_KEY": worker_keys.private.hex(),
-        "TIPLINE_LOG_LEVEL": "WARNING",
-    }
-    base = f"http://127.0.0.1:{args.port}"
-
-    def spawn(*command: str, nice: int = 0) -> subprocess.Popen[bytes]:
-        def lower_priority() -> None:
-            # Each child leads its own session, hence its own scheduler autogroup on Linux;
-            # a plain nice value only ranks processes within one group, so set the group's.
-            autogroup = Path("/proc/self/autogroup")
-            if autogroup.exists():
-                autogroup.write_text(str(nice))
-            os.nice(nice)
-
-        return subprocess.Popen(
-            [sys.executable, "-m", *command],
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-            preexec_fn=lower_priority if nice else None,
+    # The load comes from one address; the limiter still runs (and costs) on every POST.
+    with rig(args.pg, args.redis, TIPLINE_SUBMIT_RATE_LIMIT="10000000 per minute") as bench:
+        with session_scope(bench.engine) as session:
+            session.add(
+                Article(slug="bench", title="Bench", body="Texto.", mode=ModerationMode.post)
+            )
+            session.commit()
+        bench.spawn(
+            *("gunicorn", "-w", "2", "--threads", str(args.threads)),
+            *("-b", f"127.0.0.1:{args.port}", "intake.wsgi:app"),
         )
-
-    procs = [
-        spawn(
-            "gunicorn",
-            "-w",
-            "2",
-            "--threads",
-            str(args.threads),
-            "-b",
-            f"127.0.0.1:{args.port}",
-            "intake.wsgi:app",
-        ),
         # The worker and beat share the two cores with the web app, as on a one-machine
         # install; --worker-nice lowers their priority to show the web path on its own.
-        spawn(
-            "celery",
-            "-A",
-            "worker.celery_app",
-            "worker",
-            "-c",
-            "1",
-            "-Q",
-            queue,
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            nice=args.worker_nice,
-        ),
-        spawn(
-            "celery",
-            "-A",
-            "worker.celery_app",
-            "beat",
-            "--loglevel=WARNING",
-            "-s",
-            str(instance / "beat-schedule"),
-            nice=args.worker_nice,
-        ),
-    ]
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(base + "/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the public app did not start")
-            time.sleep(0.2)
+        bench.worker(nice=args.worker_nice)
+        bench.beat(nice=args.worker_nice)
+        return measure(args, bench.engine, f"http://127.0.0.1:{args.port}", bench.instance)
 
-        sessions: list[tuple[str, str]] = []
-        form_path = ""
-        for _ in range(args.connections):
-            client = requests.Session()
-            page = client.get(base + "/articles/bench", timeout=5).text
-            form_path = FORM_RE.search(page).group(1)  # type: ignore[union-attr]
-            token = TOKEN_RE.search(page).group(1)  # type: ignore[union-attr]
-            cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
-            sessions.append((cookie, token))
-        script = instance / "post.lua"
-        lua_script(script, form_path, sessions)
 
-        print(
-            f"# {args.connections} connections, {args.duration} s each, "
-            f"gunicorn -w 2 --threads {args.threads}, "
-            f"PostgreSQL + Redis, a Celery worker (-c 1) and beat running "
-            f"(nice {args.worker_nice}), {os.cpu_count()} cores",
-            flush=True,
-        )
-        hello = run_wrk(base + "/healthz", args.duration, args.connections)
-        print(hello.line("GET /healthz"), flush=True)
-        started = time.time()
-        post = run_wrk(base + form_path, args.duration, args.connections, script)
-        print(post.line("POST comment"), flush=True)
-        accepted = post.requests - post.errors
-        print(
-            f"accepted          {accepted / post.seconds:>9.0f} /s   "
-            f"= {100 * post.rps / hello.rps:.0f} % of the hello route",
-            flush=True,
-        )
+def measure(args: argparse.Namespace, engine: Engine, base: str, instance: Path) -> int:
+    """Drive the running app with wrk, wait for the checks, print the figures."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(base + "/healthz", timeout=1).ok:
+                break
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit("the public app did not start")
+        time.sleep(0.2)
 
-        with session_scope(engine) as session:
+    sessions: list[tuple[str, str]] = []
+    form_path = ""
+    for _ in range(args.connections):
+        client = requests.Session()
+        page = client.get(base + "/articles/bench", timeout=5).text
+        form_path = FORM_RE.search(page).group(1)  # type: ignore[union-attr]
+        token = TOKEN_RE.search(page).group(1)  # type: ignore[union-attr]
+        cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
+        sessions.append((cookie, token))
+    script = instance / "post.lua"
+    lua_script(script, form_path, sessions)
 
-            def count(*where: object) -> int:
-                return session.scalar(select(func.count(Submission.id)).where(*where)) or 0
+    print(
+        f"# {args.connections} connections, {args.duration} s each, "
+        f"gunicorn -w 2 --threads {args.threads}, "
+        f"PostgreSQL + Redis, a Celery worker (-c 1) and beat running "
+        f"(nice {args.worker_nice}), {os.cpu_count()} cores",
+        flush=True,
+    )
+    hello = run_wrk(base + "/healthz", args.duration, args.connections)
+    print(hello.line("GET /healthz"), flush=True)
+    started = time.time()
+    post = run_wrk(base + form_path, args.duration, args.connections, script)
+    print(post.line("POST comment"), flush=True)
+    accepted = post.requests - post.errors
+    print(
+        f"accepted          {accepted / post.seconds:>9.0f} /s   "
+        f"= {100 * post.rps / hello.rps:.0f} % of the hello route",
+        flush=True,
+    )
 
-            drain_deadline = time.monotonic() + 600
-            while count(Submission.status == Status.received) and time.monotonic() < drain_deadline:
-                session.rollback()
-                time.sleep(1)
-            stored = count(Submission.kind == Kind.comment)
-            checked = count(Submission.status != Status.received)
-            first, last = session.execute(
-                select(func.min(Submission.created_at), func.max(Submission.updated_at))
-            ).one()
-        span = (last - first).total_seconds() if first and last else float("nan")
-        print(
-            f"checked           {checked / span:>9.0f} /s   ({checked} in {span:.0f} s, "
-            f"from the first insert to the last check)"
-        )
-        lost = max(0, accepted - stored) + (stored - checked)
-        print(
-            f"accepted {accepted}  stored {stored}  checked {checked}  "
-            f"(in flight at the cut-off: {stored - accepted})"
-        )
-        print(f"lost: {lost}")
-        print(f"wall time {time.time() - started:.0f} s")
-        return 1 if lost else 0
-    finally:
-        for proc in procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            proc.wait(timeout=30)
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
-        shutil.rmtree(instance, ignore_errors=True)
+    with session_scope(engine) as session:
+
+        def count(*where: object) -> int:
+            return session.scalar(select(func.count(Submission.id)).where(*where)) or 0
+
+        drain_deadline = time.monotonic() + 600
+        while count(Submission.status == Status.received) and time.monotonic() < drain_deadline:
+            session.rollback()
+            time.sleep(1)
+        stored = count(Submission.kind == Kind.comment)
+        checked = count(Submission.status != Status.received)
+        first, last = session.execute(
+            select(func.min(Submission.created_at), func.max(Submission.updated_at))
+        ).one()
+    span = (last - first).total_seconds() if first and last else float("nan")
+    print(
+        f"checked           {checked / span:>9.0f} /s   ({checked} in {span:.0f} s, "
+        f"from the first insert to the last check)"
+    )
+    lost = max(0, accepted - stored) + (stored - checked)
+    print(
+        f"accepted {accepted}  stored {stored}  checked {checked}  "
+        f"(in flight at the cut-off: {stored - accepted})"
+    )
+    print(f"lost: {lost}")
+    print(f"wall time {time.time() - started:.0f} s")
+    return 1 if lost else 0
 
 
 if __name__ == "__main__":
