@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,6 +120,9 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=18080)
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--worker-nice", type=int, default=0, help="nice value of worker, beat")
+    parser.add_argument(
+        "--worker-after", action="store_true", help="start worker and beat after the load"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -134,14 +138,32 @@ def main() -> int:
             *("gunicorn", "-w", "2", "--threads", str(args.threads)),
             *("-b", f"127.0.0.1:{args.port}", "intake.wsgi:app"),
         )
+
         # The worker and beat share the two cores with the web app, as on a one-machine
-        # install; --worker-nice lowers their priority to show the web path on its own.
-        bench.worker(nice=args.worker_nice)
-        bench.beat(nice=args.worker_nice)
-        return measure(args, bench.engine, f"http://127.0.0.1:{args.port}", bench.instance)
+        # install; --worker-nice lowers their priority, --worker-after starts them only once
+        # the load is over, to show the web path on its own.
+        def start_checks() -> None:
+            bench.worker(nice=args.worker_nice)
+            bench.beat(nice=args.worker_nice)
+
+        if not args.worker_after:
+            start_checks()
+        return measure(
+            args,
+            bench.engine,
+            f"http://127.0.0.1:{args.port}",
+            bench.instance,
+            start_checks if args.worker_after else lambda: None,
+        )
 
 
-def measure(args: argparse.Namespace, engine: Engine, base: str, instance: Path) -> int:
+def measure(
+    args: argparse.Namespace,
+    engine: Engine,
+    base: str,
+    instance: Path,
+    after_load: Callable[[], None],
+) -> int:
     """Drive the running app with wrk, wait for the checks, print the figures."""
     deadline = time.monotonic() + 30
     while True:
@@ -169,7 +191,8 @@ def measure(args: argparse.Namespace, engine: Engine, base: str, instance: Path)
     print(
         f"# {args.connections} connections, {args.duration} s each, "
         f"gunicorn -w 2 --threads {args.threads}, "
-        f"PostgreSQL + Redis, a Celery worker (-c 1) and beat running "
+        f"PostgreSQL + Redis, a Celery worker (-c 1) and beat "
+        f"{'started after the load' if args.worker_after else 'running'} "
         f"(nice {args.worker_nice}), {os.cpu_count()} cores",
         flush=True,
     )
@@ -185,6 +208,7 @@ def measure(args: argparse.Namespace, engine: Engine, base: str, instance: Path)
         flush=True,
     )
 
+    after_load()
     with session_scope(engine) as session:
 
         def count(*where: object) -> int:
