@@ -59,7 +59,12 @@ def _settings() -> Settings:
 def init() -> None:
     """Create the instance folder with new secrets; never overwrites them."""
     folder = instance_folder.instance_path()
-    result = instance_folder.init_instance(folder)
+    if folder.exists() and not folder.is_dir():
+        raise click.ClickException(f"{folder} is a file, not a folder: set TIPLINE_INSTANCE_PATH")
+    try:
+        result = instance_folder.init_instance(folder)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create {folder}: {exc.strerror}") from None
     if not result.created:
         click.echo(f"{result.path} already exists; it was left unchanged.")
         if result.missing:

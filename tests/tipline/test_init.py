@@ -102,3 +102,13 @@ def test_env_without_init_says_what_to_do(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["env"], env={"TIPLINE_INSTANCE_PATH": str(tmp_path)})
     assert result.exit_code == 1
     assert "tipline init" in result.output
+
+
+def test_init_on_a_file_says_so_without_a_traceback(tmp_path: Path) -> None:
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("")
+    for place in (a_file, a_file / "below"):
+        code, output = _init(place)
+        assert code == 1
+        assert "Traceback" not in output
+        assert ("is a file, not a folder" in output) or ("cannot create" in output)
