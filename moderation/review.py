@@ -5,8 +5,10 @@ Plain functions over a session, so tests and future tasks can call them without 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -161,3 +163,40 @@ def audit_history(session: Session, submission_id: int) -> list[AuditEvent]:
 
 def _queue(kind: Kind, status: Status) -> Select[Submission]:
     return select(Submission).where(Submission.kind == kind, Submission.status == status)
+
+
+def queue_tab(kind: Kind, requested: str | None) -> Status:
+    """The tab asked for, or the kind's default tab for anything else."""
+    try:
+        status = Status(requested or "")
+    except ValueError:
+        return DEFAULT_TAB[kind]
+    return status if status in TABS[kind] else DEFAULT_TAB[kind]
+
+
+def wants_oldest_first(status: Status, order: str | None) -> bool:
+    """The order asked for ("oldest" or "newest"), else the tab's default."""
+    if order in ("oldest", "newest"):
+        return order == "oldest"
+    return oldest_first_by_default(status)
+
+
+def queue_view(session: Session, kind: Kind, args: Mapping[str, str]) -> dict[str, Any]:
+    """What a queue page of `kind` shows for the query `args` (status, order, after)."""
+    status = queue_tab(kind, args.get("status"))
+    order = args.get("order")
+    oldest_first = wants_oldest_first(status, order)
+    return {
+        "status": status,
+        "tabs": TABS[kind],
+        "counts": status_counts(session, kind),
+        "page": list_submissions(
+            session,
+            kind,
+            status,
+            after=Cursor.decode(args.get("after")),
+            oldest_first=oldest_first,
+        ),
+        "oldest_first": oldest_first,
+        "order": order if order in ("oldest", "newest") else None,
+    }

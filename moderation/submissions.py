@@ -14,37 +14,12 @@ from core.models import Article, Submission
 from core.transitions import allowed_targets
 from moderation.decisions import decide
 from moderation.forms import DecisionForm
-from moderation.review import (
-    DEFAULT_TAB,
-    TABS,
-    Cursor,
-    audit_history,
-    get_submission,
-    list_submissions,
-    oldest_first_by_default,
-    status_counts,
-)
+from moderation.review import audit_history, get_submission, queue_view
 
 bp = Blueprint("submissions", __name__)
 
 # A queue row shows this much of a comment; its page shows all of it.
 EXCERPT_CHARS = 280
-
-
-def queue_tab(kind: Kind, requested: str | None) -> Status:
-    """The tab asked for, or the kind's default tab for anything else."""
-    try:
-        status = Status(requested or "")
-    except ValueError:
-        return DEFAULT_TAB[kind]
-    return status if status in TABS[kind] else DEFAULT_TAB[kind]
-
-
-def wants_oldest_first(status: Status, order: str | None) -> bool:
-    """The order asked for ("oldest" or "newest"), else the tab's default."""
-    if order in ("oldest", "newest"):
-        return order == "oldest"
-    return oldest_first_by_default(status)
 
 
 def public_article_url(settings: Settings, article: Article) -> str:
@@ -61,24 +36,9 @@ def index() -> ResponseReturnValue:
 @bp.get("/queue")
 def queue() -> ResponseReturnValue:
     """Comments in one status, a page at a time, with decision buttons in each row."""
-    status = queue_tab(Kind.comment, request.args.get("status"))
-    order = request.args.get("order")
-    oldest_first = wants_oldest_first(status, order)
-    page = list_submissions(
-        db.session,
-        Kind.comment,
-        status,
-        after=Cursor.decode(request.args.get("after")),
-        oldest_first=oldest_first,
-    )
     return render_template(
         "queue.html",
-        status=status,
-        tabs=TABS[Kind.comment],
-        counts=status_counts(db.session, Kind.comment),
-        page=page,
-        oldest_first=oldest_first,
-        order=order if order in ("oldest", "newest") else None,
+        **queue_view(db.session, Kind.comment, request.args),
         excerpt_chars=EXCERPT_CHARS,
         allowed_targets=allowed_targets,
         here=request.full_path.rstrip("?"),

@@ -18,15 +18,7 @@ from core.transitions import allowed_targets
 from moderation.access import ensure_role
 from moderation.decisions import decide
 from moderation.forms import DecisionForm
-from moderation.review import (
-    TABS,
-    Cursor,
-    audit_history,
-    get_submission,
-    list_submissions,
-    status_counts,
-)
-from moderation.submissions import queue_tab, wants_oldest_first
+from moderation.review import audit_history, get_submission, queue_view
 
 bp = Blueprint("tips", __name__, url_prefix="/tips")
 
@@ -72,25 +64,7 @@ def open_tip(settings: Settings, submission: Submission) -> TipContent:
 @bp.get("")
 def index() -> ResponseReturnValue:
     """Tips in one status, a page at a time."""
-    status = queue_tab(Kind.tip, request.args.get("status"))
-    order = request.args.get("order")
-    oldest_first = wants_oldest_first(status, order)
-    page = list_submissions(
-        db.session,
-        Kind.tip,
-        status,
-        after=Cursor.decode(request.args.get("after")),
-        oldest_first=oldest_first,
-    )
-    return render_template(
-        "tips.html",
-        status=status,
-        tabs=TABS[Kind.tip],
-        counts=status_counts(db.session, Kind.tip),
-        page=page,
-        oldest_first=oldest_first,
-        order=order if order in ("oldest", "newest") else None,
-    )
+    return render_template("tips.html", **queue_view(db.session, Kind.tip, request.args))
 
 
 @bp.get("/<int:submission_id>")
