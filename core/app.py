@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
@@ -84,3 +84,9 @@ def configure_logging(level: str) -> None:
     """Log to stderr; silence Werkzeug's request lines, which carry client IP addresses."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def current_settings() -> Settings:
+    """The settings the running app (or the worker's app context) was built from."""
+    settings: Settings = current_app.config["TIPLINE"]
+    return settings

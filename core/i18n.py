@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, redirect, request
 from flask_babel import Babel, get_locale
 from werkzeug.wrappers import Response
+
+from core.urls import local_path
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 LANGUAGE_COOKIE = "tipline_lang"
@@ -46,18 +47,7 @@ def select_locale() -> str:
 @bp.get("/language/<code>")
 def switch(code: str) -> Response:
     """Remember the chosen language and go back to the page the reader was on."""
-    target = request.args.get("next", "/")
-    parts = urlsplit(target)
-    # Only same-site paths: the switch must not become an open redirect. Browsers read a
-    # backslash as a slash ("/\\evil.example" is "//evil.example"), and drop tabs and newlines.
-    if (
-        parts.scheme
-        or parts.netloc
-        or not target.startswith("/")
-        or target.startswith("//")
-        or any(c == "\\" or ord(c) < 32 for c in target)
-    ):
-        target = "/"
+    target = local_path(request.args.get("next")) or "/"
     response = redirect(target, code=303)
     if code in current_app.config["TIPLINE_LOCALES"]:
         response.set_cookie(

@@ -15,13 +15,14 @@ import math
 import time
 from collections.abc import Callable
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from core.config import ConfigError, Settings
+from core.app import current_settings
+from core.config import ConfigError
 from core.privacy import ip_hash
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,7 @@ class PostLimit:
 
 def client_key() -> str:
     """The rate-limit key of this request: a keyed hash of the client's network, never its IP."""
-    settings: Settings = current_app.config["TIPLINE"]
-    return ip_hash(settings.hash_key, request.remote_addr)
+    return ip_hash(current_settings().hash_key, request.remote_addr)
 
 
 def limit_posts(app: Flask, limit: PostLimit, applies: Callable[[], bool] = lambda: True) -> None:

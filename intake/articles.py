@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from core.app import current_settings
 from core.db import db
 from core.enums import Kind, ModerationMode
 from core.errors import error_page
@@ -20,7 +21,6 @@ from intake.submissions import (
     record_comment,
     visible_comments,
 )
-from intake.web import current_settings
 
 bp = Blueprint("articles", __name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
+from core.app import current_settings
 from core.db import db
 from intake.submissions import find_receipt
-from intake.web import current_settings
 
 bp = Blueprint("receipts", __name__)
 

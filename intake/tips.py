@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
+from core.app import current_settings
 from core.db import db
 from core.enums import Kind
 from intake.forms import TipForm
 from intake.submissions import decoy_ref, record_tip
-from intake.web import current_settings
 
 bp = Blueprint("tips", __name__)
 

@@ -1,14 +1,12 @@
-"""Request-level helpers of the public site: how forms are parsed, and the current settings."""
+"""How the public site parses form bodies: leniently, so unreadable bytes get a form error."""
 
 from __future__ import annotations
 
 from typing import IO, Any
 from urllib.parse import parse_qsl
 
-from flask import Request, current_app
+from flask import Request
 from werkzeug.formparser import FormDataParser
-
-from core.config import Settings
 
 
 class ReadableFormDataParser(FormDataParser):
@@ -46,9 +44,3 @@ class IntakeRequest(Request):
     """The public site's request: lenient decoding of invalid UTF-8 (see the parser)."""
 
     form_data_parser_class = ReadableFormDataParser
-
-
-def current_settings() -> Settings:
-    """The settings the running app was built from."""
-    settings: Settings = current_app.config["TIPLINE"]
-    return settings

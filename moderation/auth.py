@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hmac
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,6 +20,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.app import current_settings
 from core.config import Settings
 from core.db import db, utcnow
 from core.models import AuditEvent, StaffUser
@@ -29,6 +28,7 @@ from core.privacy import keyed_hash
 from core.ratelimit import PostLimit, client_key, limit_posts
 from core.staff import authenticate, normalise_email
 from core.transitions import UNKNOWN_ACCOUNT
+from core.urls import local_path
 from moderation.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -73,7 +73,7 @@ def load_user(session_id: str) -> StaffLogin | None:
 def _session_identifier() -> str:
     # Flask-Login puts a hash of the client's address and browser in the session cookie; an
     # unkeyed hash of an IPv4 address is easy to reverse, so ours is keyed like every other.
-    settings: Settings = current_app.config["TIPLINE"]
+    settings = current_settings()
     agent = request.headers.get("User-Agent", "")
     return keyed_hash(settings.hash_key, "session", f"{client_key()}|{agent}")
 
@@ -96,19 +96,6 @@ def init_auth(app: Flask, settings: Settings) -> None:
         ),
         applies=lambda: request.endpoint == "auth.login",
     )
-
-
-def safe_next(target: str | None) -> str | None:
-    """`target` if it is a path on this site, else None: login must not redirect elsewhere."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return None
-    # Browsers read a backslash as a slash, so "/\\evil.example" would leave the site.
-    if "\\" in target or any(ord(c) < 32 for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
 
 
 def record_login(session: Session, user: StaffUser) -> None:
@@ -169,4 +156,4 @@ def logout() -> ResponseReturnValue:
 
 
 def _landing() -> str:
-    return safe_next(request.args.get("next")) or url_for("submissions.index")
+    return local_path(request.args.get("next")) or url_for("submissions.index")

@@ -12,8 +12,8 @@ from core.db import db
 from core.enums import Kind, Status
 from core.models import Submission
 from core.transitions import SYSTEM, StaleVersion, TransitionError, change_status
+from core.urls import local_path
 from moderation.access import current_staff
-from moderation.auth import safe_next
 from moderation.display import actor_label, status_label, when
 from moderation.forms import DecisionForm
 from moderation.review import get_submission, next_waiting
@@ -77,7 +77,7 @@ def decide(
         )
         return render(_reload(kind, submission_id), message, 409)
     flash(confirmation(kind, to), "success")
-    back = safe_next(form.next.data)
+    back = local_path(form.next.data)
     if back:
         return redirect(back, code=303)
     if was in KEEP_GOING[kind]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from core.app import current_settings
 from core.config import Settings
 from core.db import db
 from core.enums import Kind, Status
@@ -64,7 +65,7 @@ def render_submission(
     submission: Submission, conflict: str | None = None, code: int = 200
 ) -> ResponseReturnValue:
     """A comment's page, optionally with a message saying why a decision was not applied."""
-    settings: Settings = current_app.config["TIPLINE"]
+    settings = current_settings()
     article_url = public_article_url(settings, submission.article) if submission.article else None
     body = render_template(
         "submission.html",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from nacl.exceptions import CryptoError
 
+from core.app import current_settings
 from core.config import Settings
 from core.crypto import unseal
 from core.db import db
@@ -86,7 +87,7 @@ def render_tip(
     submission: Submission, conflict: str | None = None, code: int = 200
 ) -> ResponseReturnValue:
     """A tip's page, optionally with a message saying why a decision was not applied."""
-    settings: Settings = current_app.config["TIPLINE"]
+    settings = current_settings()
     body = render_template(
         "tip.html",
         submission=submission,

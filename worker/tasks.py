@@ -9,25 +9,20 @@ from __future__ import annotations
 from celery import Celery, shared_task
 from flask import current_app
 
-from core.config import Settings
+from core.app import current_settings
 from core.db import db
 from core.queue import CHECK_TASK, SWEEP_TASK
 from worker import checking, sweeper
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.config["TIPLINE"]
-    return settings
-
-
 @shared_task(name=CHECK_TASK, ignore_result=True)
 def check_submissions(submission_ids: list[int]) -> None:
     """Check a batch of submissions (idempotent: a second delivery changes nothing)."""
-    checking.check_submissions(db.session, submission_ids, _settings())
+    checking.check_submissions(db.session, submission_ids, current_settings())
 
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)
 def sweep() -> None:
     """Relay new submissions to the workers, and enqueue again those whose task was lost."""
     celery: Celery = current_app.extensions["celery"]
-    sweeper.sweep(db.session, celery, _settings())
+    sweeper.sweep(db.session, celery, current_settings())
