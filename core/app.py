@@ -15,7 +15,6 @@ from core.db import db
 from core.errors import register_error_handlers
 from core.health import bp as health_bp
 from core.i18n import init_i18n
-from core.queue import init_celery
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -60,7 +59,6 @@ def create_base_app(
     db.init_app(app, settings.database_url)
     init_i18n(app, settings.locales, settings.default_locale)
     csrf.init_app(app)
-    init_celery(app, settings)
     app.after_request(security_headers)
     register_error_handlers(app)
     app.register_blueprint(health_bp)

@@ -1,7 +1,7 @@
-"""The Celery app both sides share, and the one way to ask for a submission's check.
+"""The Celery app of the worker and beat, and the one way to ask for submissions to be checked.
 
 The broker carries ids only. A submission is committed before it is enqueued, and it is the
-sweeper (worker/sweeper.py) that enqueues: the public site never waits on the broker.
+sweeper (worker/sweeper.py) that enqueues: the web apps hold no Celery app at all.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from celery.signals import worker_process_init
 from core.app import create_base_app
 from core.config import Settings
 from core.db import db
-from core.queue import SWEEP_TASK
+from core.queue import SWEEP_TASK, init_celery
 from worker.checks import load_checks
 
 settings = Settings.from_env()
@@ -31,7 +31,9 @@ flask_app = create_base_app(
     secret_key=secrets.token_hex(32),  # it serves no requests and signs nothing
     cookie_name="tipline_worker",
 )
-celery: Celery = flask_app.extensions["celery"]
+# Only the worker and beat need Celery: the web apps never talk to the broker (the sweeper
+# relays what they commit).
+celery: Celery = init_celery(flask_app, settings)
 
 import worker.tasks  # noqa: E402, F401  (registers the shared tasks with this app)
 

