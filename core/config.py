@@ -29,6 +29,67 @@ DEFAULT_BLOCKED_WORDS = (
 )
 
 
+DEFAULT_CHECKS = (
+    "length",
+    "links",
+    "words",
+    "repetition",
+    "flood",
+    "reputation",
+    "classifier",
+)
+
+DEFAULT_SHORTENERS = (
+    "bit.ly",
+    "tinyurl.com",
+    "t.co",
+    "goo.gl",
+    "ow.ly",
+    "is.gd",
+    "buff.ly",
+    "cutt.ly",
+    "rebrand.ly",
+    "shorturl.at",
+    "tiny.cc",
+    "rb.gy",
+    "t.ly",
+    "s.id",
+    "v.gd",
+    "bl.ink",
+    "lnkd.in",
+    "wa.link",
+)
+
+# Major news sites and reference works readers cite: a link to one is never held for itself.
+DEFAULT_ALLOWED_DOMAINS = (
+    "14ymedio.com",
+    "cibercuba.com",
+    "diariodecuba.com",
+    "elestornudo.com",
+    "eltoque.com",
+    "cubanet.org",
+    "granma.cu",
+    "cubadebate.cu",
+    "elpais.com",
+    "elmundo.es",
+    "bbc.com",
+    "bbc.co.uk",
+    "nytimes.com",
+    "washingtonpost.com",
+    "reuters.com",
+    "apnews.com",
+    "afp.com",
+    "efe.com",
+    "cnn.com",
+    "univision.com",
+    "telemundo.com",
+    "elnuevoherald.com",
+    "miamiherald.com",
+    "theguardian.com",
+    "wikipedia.org",
+)
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names it."""
 
@@ -63,11 +124,47 @@ class Settings:
     ratelimit_prefix: str = "tipline"
     secure_cookies: bool = False
     trusted_proxies: int = 0
-    checks: tuple[str, ...] = ("length", "links", "words", "repetition")
+    checks: tuple[str, ...] = DEFAULT_CHECKS
+    # Banned words that apply on top of the list admins manage in the staff site.
     blocked_words: tuple[str, ...] = DEFAULT_BLOCKED_WORDS
     max_links_comment: int = 2
     max_links_tip: int = 10
     max_repeated_chars: int = 12
+    # Link shorteners hide where a link goes: a comment with one is held for a person.
+    url_shorteners: tuple[str, ...] = DEFAULT_SHORTENERS
+    # Domains whose links never count against a submission (on top of the staff-managed list);
+    # the outlet's own site is added from intake_url.
+    allowed_domains: tuple[str, ...] = DEFAULT_ALLOWED_DOMAINS
+    # How long the worker keeps the lists, bans and model it read before reading them again.
+    knowledge_ttl_seconds: float = 5.0
+    # Flood: the same or nearly the same text more than flood_max_copies times within
+    # flood_window_seconds (by anyone) is spam; one sender (e-mail or network hash) posting more
+    # than sender_max_per_window times in that window is held.
+    flood_window_seconds: int = 3600
+    flood_max_copies: int = 3
+    sender_max_per_window: int = 10
+    # Reputation: trusted_after approved comments and none rejected skip pre-moderation; a
+    # rejection rate of at least reputation_reject_rate over reputation_window_days (with at
+    # least reputation_min_decisions decisions) holds every comment of that sender.
+    trusted_after: int = 3
+    reputation_window_days: int = 7
+    reputation_reject_rate: float = 0.30
+    reputation_min_decisions: int = 3
+    # The spam classifier: probability thresholds; 0 means "the model's own recommendation".
+    classifier_spam_threshold: float = 0.0
+    classifier_suspect_threshold: float = 0.0
+    # Retraining from moderators' decisions: how often (seconds; 0 turns it off) and how much
+    # one of the newsroom's own decisions weighs against one base example.
+    retrain_interval_seconds: int = 3600
+    retrain_local_weight: float = 5.0
+    # Akismet (off unless a key is set): the key, the site it is registered for, and a timeout.
+    akismet_key: str = ""
+    akismet_url: str = "https://rest.akismet.com/1.1"
+    akismet_timeout_seconds: float = 3.0
+    akismet_keep_days: int = 14
+    # The policy that turns verdicts into statuses, per kind and article mode (worker.policy);
+    # empty means the documented defaults.
+    policy: Mapping[str, Any] = field(default_factory=dict)
     # The sweeper runs every sweep_interval_seconds: it enqueues new submissions at once, and
     # re-enqueues one still unchecked sweep_after_seconds after its enqueue if the queue is
     # empty (its task was lost), or resweep_after_seconds after it in any case.
@@ -123,11 +220,44 @@ class Settings:
             ratelimit_prefix=get("RATELIMIT_PREFIX", cls.ratelimit_prefix),
             secure_cookies=_bool(get("SECURE_COOKIES", "0"), "TIPLINE_SECURE_COOKIES"),
             trusted_proxies=number("TRUSTED_PROXIES", cls.trusted_proxies),
-            checks=_list(get("CHECKS")) or cls.checks,
+            checks=_checks(_list(get("CHECKS")), bool(get("AKISMET_KEY"))),
             blocked_words=_list(get("BLOCKED_WORDS")) or DEFAULT_BLOCKED_WORDS,
             max_links_comment=number("MAX_LINKS_COMMENT", cls.max_links_comment),
             max_links_tip=number("MAX_LINKS_TIP", cls.max_links_tip),
             max_repeated_chars=number("MAX_REPEATED_CHARS", cls.max_repeated_chars),
+            url_shorteners=_list(get("URL_SHORTENERS")) or DEFAULT_SHORTENERS,
+            allowed_domains=_list(get("ALLOWED_DOMAINS")) or DEFAULT_ALLOWED_DOMAINS,
+            knowledge_ttl_seconds=number(
+                "KNOWLEDGE_TTL_SECONDS", cls.knowledge_ttl_seconds, float
+            ),
+            flood_window_seconds=number("FLOOD_WINDOW_SECONDS", cls.flood_window_seconds),
+            flood_max_copies=number("FLOOD_MAX_COPIES", cls.flood_max_copies),
+            sender_max_per_window=number("SENDER_MAX_PER_WINDOW", cls.sender_max_per_window),
+            trusted_after=number("TRUSTED_AFTER", cls.trusted_after),
+            reputation_window_days=number("REPUTATION_WINDOW_DAYS", cls.reputation_window_days),
+            reputation_reject_rate=number(
+                "REPUTATION_REJECT_RATE", cls.reputation_reject_rate, float
+            ),
+            reputation_min_decisions=number(
+                "REPUTATION_MIN_DECISIONS", cls.reputation_min_decisions
+            ),
+            classifier_spam_threshold=number(
+                "CLASSIFIER_SPAM_THRESHOLD", cls.classifier_spam_threshold, float
+            ),
+            classifier_suspect_threshold=number(
+                "CLASSIFIER_SUSPECT_THRESHOLD", cls.classifier_suspect_threshold, float
+            ),
+            retrain_interval_seconds=number(
+                "RETRAIN_INTERVAL_SECONDS", cls.retrain_interval_seconds
+            ),
+            retrain_local_weight=number("RETRAIN_LOCAL_WEIGHT", cls.retrain_local_weight, float),
+            akismet_key=get("AKISMET_KEY"),
+            akismet_url=get("AKISMET_URL", cls.akismet_url).rstrip("/"),
+            akismet_timeout_seconds=number(
+                "AKISMET_TIMEOUT_SECONDS", cls.akismet_timeout_seconds, float
+            ),
+            akismet_keep_days=number("AKISMET_KEEP_DAYS", cls.akismet_keep_days),
+            policy=_json_object(get("POLICY"), "TIPLINE_POLICY"),
             sweep_after_seconds=number("SWEEP_AFTER_SECONDS", cls.sweep_after_seconds),
             resweep_after_seconds=number("RESWEEP_AFTER_SECONDS", cls.resweep_after_seconds),
             sweep_interval_seconds=number(
@@ -168,6 +298,25 @@ def storage_url_for(broker_url: str) -> str:
     if broker_url.startswith(("redis://", "rediss://")):
         return broker_url
     return "memory://"
+
+
+def _checks(named: tuple[str, ...], akismet: bool) -> tuple[str, ...]:
+    # The default checks, and Akismet only when a key is configured.
+    if named:
+        return named
+    return DEFAULT_CHECKS + (("akismet",) if akismet else ())
+
+
+def _json_object(value: str, name: str) -> dict[str, Any]:
+    if not value.strip():
+        return {}
+    try:
+        data = json.loads(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name} must be a JSON object")
+    return data
 
 
 def _list(value: str) -> tuple[str, ...]:

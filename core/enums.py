@@ -53,3 +53,20 @@ class Verdict(StrEnum):
     suspect = "suspect"
     spam = "spam"
     error = "error"
+
+
+class ListName(StrEnum):
+    """The lists admins manage in the staff site and with `tipline lists`."""
+
+    banned_words = "banned_words"  # a match makes a submission spam
+    suspect_words = "suspect_words"  # a match holds it for a person
+    blocked_domains = "blocked_domains"  # a link to one makes it spam
+    allowed_domains = "allowed_domains"  # links to these are never counted against it
+
+
+class BanTarget(StrEnum):
+    """What a ban names: a sender's e-mail hash, network hash, or display name."""
+
+    email = "email"
+    ip = "ip"
+    name = "name"

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import limits
 from core.db import Base, UTCDateTime, utcnow
-from core.enums import Kind, ModerationMode, Role, Status, Verdict
+from core.enums import BanTarget, Kind, ListName, ModerationMode, Role, Status, Verdict
 
 intpk = Annotated[int, mapped_column(primary_key=True)]
 created_at = Annotated[datetime, mapped_column(UTCDateTime(), default=utcnow)]
@@ -76,6 +76,9 @@ class Submission(Base):
         CheckConstraint("kind <> 'tip' OR body IS NULL", name="tip_body_never_plaintext"),
         Index("ix_submissions_status_created", "status", "created_at"),
         Index("ix_submissions_article_status", "article_id", "status", "created_at"),
+        # Reputation and flood checks look up one sender's history by these hashes.
+        Index("ix_submissions_email_hash", "email_hash", "created_at"),
+        Index("ix_submissions_ip_hash", "ip_hash", "created_at"),
     )
 
     id: Mapped[intpk]
@@ -95,6 +98,12 @@ class Submission(Base):
     # and a copy sealed to the worker's key, deleted as soon as the checks are done.
     sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     check_copy: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Only when Akismet is configured: what Akismet needs of the sender (network address, user
+    # agent, referrer), sealed to the worker's key. Deleted once moderators' feedback has been
+    # sent, and after settings.akismet_keep_days in any case.
+    sender_copy: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The last label ("spam" or "ham") sent to Akismet for this submission.
+    akismet_reported: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # When the sweeper last handed it to the broker; NULL until then. The public site never
@@ -178,3 +187,69 @@ class AuditEvent(Base):
     reason: Mapped[str] = mapped_column(String(limits.REASON_MAX), default="")
 
     actor: Mapped[StaffUser | None] = relationship()
+
+
+class ListEntry(Base):
+    """One term of a list admins manage: banned or suspect words, blocked or allowed domains."""
+
+    __tablename__ = "list_entries"
+    __table_args__ = (UniqueConstraint("list", "value"),)
+
+    id: Mapped[intpk]
+    list: Mapped[ListName] = mapped_column(_enum(ListName, "list_name"))
+    # As the admin typed it (a word, a phrase, or a domain such as "bit.ly").
+    value: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[created_at]
+
+    created_by: Mapped[StaffUser | None] = relationship()
+
+
+class Ban(Base):
+    """A sender whose submissions are rejected on arrival, named by a hash (never raw data)."""
+
+    __tablename__ = "bans"
+    __table_args__ = (Index("ix_bans_target_value", "target", "value"),)
+
+    id: Mapped[intpk]
+    target: Mapped[BanTarget] = mapped_column(_enum(BanTarget, "ban_target"))
+    # The e-mail hash or IP hash (core.privacy), or for `name` the commenter's folded name.
+    value: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(limits.REASON_MAX), default="")
+    # The submission that led to the ban, if any.
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL")
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[created_at]
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    created_by: Mapped[StaffUser | None] = relationship()
+
+
+class SpamModel(Base):
+    """A trained spam classifier: its weights, what it was trained on and how it scored.
+
+    Exactly one row is `active` at a time: the one the worker uses. Candidates that lost their
+    evaluation are kept (not active) so that the staff site can show why they were not promoted.
+    """
+
+    __tablename__ = "spam_models"
+
+    id: Mapped[intpk]
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    # The model file (worker.classifier's .npz format): hashed-feature weights, not a pickle.
+    weights: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(default=False)
+    promoted: Mapped[bool] = mapped_column(default=False)
+    # Counts of the examples it learnt from ({"base_spam": .., "base_ham": .., "local_spam": ..}).
+    trained_on: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Its figures on the held-out slice, and those of the model it was compared with.
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(String(limits.REASON_MAX), default="")
+    created_at: Mapped[created_at]

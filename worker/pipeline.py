@@ -15,10 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
-from core.config import Settings
 from core.enums import Kind, Verdict
 from core.i18n import N_
-from worker.checks.base import Check, Content, Result
+from worker.checks.base import Check, Content, Env, Result
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +68,9 @@ def time_budget(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_checks(checks: Sequence[Check], content: Content, config: Settings) -> list[Outcome]:
+def run_checks(checks: Sequence[Check], content: Content, env: Env) -> list[Outcome]:
     """Every check's outcome for `content`, in order; errors become `error` verdicts."""
-    return [Outcome(c.name, c.version, _run_one(c, content, config)) for c in checks]
+    return [Outcome(c.name, c.version, _run_one(c, content, env)) for c in checks]
 
 
 def unreadable(checks: Sequence[Check]) -> list[Outcome]:
@@ -80,10 +79,10 @@ def unreadable(checks: Sequence[Check]) -> list[Outcome]:
     return [Outcome(check.name, check.version, reason) for check in checks]
 
 
-def _run_one(check: Check, content: Content, config: Settings) -> Result:
+def _run_one(check: Check, content: Content, env: Env) -> Result:
     try:
         with time_budget(check.time_budget):
-            outcome = check.run(content, config)
+            outcome = check.run(content, env)
         if not isinstance(outcome, Result):
             raise TypeError(f"{type(check).__name__}.run returned {type(outcome).__name__}")
     except CheckTimeout:

@@ -14,7 +14,7 @@ from core.config import Settings
 from core.db import make_engine
 from core.enums import Verdict
 from worker.checks import Check, Content, Result
-from worker.checks.base import result
+from worker.checks.base import Env, result
 
 # Where SlowCheck writes one line (its process id) each time it starts.
 SLOW_LOG_ENV = "TIPLINE_TEST_SLOW_CHECK_LOG"
@@ -27,7 +27,7 @@ class SlowCheck(Check):
     version = "1"
     time_budget = 120.0
 
-    def run(self, content: Content, config: Settings) -> Result:
+    def run(self, content: Content, env: Env) -> Result:
         path = Path(os.environ[SLOW_LOG_ENV])
         first = not path.exists() or not path.read_text().strip()
         with path.open("a") as log:
@@ -43,7 +43,7 @@ class BrokenCheck(Check):
     name = "broken"
     version = "1"
 
-    def run(self, content: Content, config: Settings) -> Result:
+    def run(self, content: Content, env: Env) -> Result:
         raise RuntimeError(f"cannot handle {content.text!r}")
 
 
@@ -53,7 +53,7 @@ class WrongTypeCheck(Check):
     name = "wrongtype"
     version = "1"
 
-    def run(self, content: Content, config: Settings) -> Result:
+    def run(self, content: Content, env: Env) -> Result:
         return "ok"  # type: ignore[return-value]
 
 
@@ -64,7 +64,7 @@ class HangingCheck(Check):
     version = "1"
     time_budget = 1.0
 
-    def run(self, content: Content, config: Settings) -> Result:
+    def run(self, content: Content, env: Env) -> Result:
         time.sleep(60)
         return result(Verdict.ok, "never")
 
@@ -80,7 +80,8 @@ class RacingCheck(Check):
     version = "1"
     target: ClassVar[tuple[int, Settings] | None] = None
 
-    def run(self, content: Content, config: Settings) -> Result:
+    def run(self, content: Content, env: Env) -> Result:
+        config = env.settings
         from worker.checking import check_submission
 
         if RacingCheck.target is not None:
@@ -102,7 +103,7 @@ class StubbornCheck(Check):
     version = "1"
     time_budget = 0.5
 
-    def run(self, content: Content, config: Settings) -> Result:
+    def run(self, content: Content, env: Env) -> Result:
         with contextlib.suppress(Exception):
             time.sleep(5)
         return result(Verdict.ok, "never")

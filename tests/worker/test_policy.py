@@ -14,6 +14,7 @@ from tests.support import ROOT
 from tests.worker.sample_checks import BrokenCheck, WrongTypeCheck
 from tests.worker.test_checks import CONFIG
 from worker.checks import Content, load_checks
+from worker.checks.base import Env
 from worker.pipeline import run_checks
 from worker.policy import decide
 
@@ -48,7 +49,7 @@ def test_a_check_that_raises_gives_an_error_naming_it_and_the_comment_is_held() 
     checks = (*load_checks(CONFIG.checks), BrokenCheck())
     content = Content(kind=Kind.comment, text="Un comentario normal y corriente.")
 
-    outcomes = run_checks(checks, content, CONFIG)
+    outcomes = run_checks(checks, content, Env.of(CONFIG))
 
     assert [o.name for o in outcomes] == ["length", "links", "words", "repetition", "broken"]
     broken = outcomes[-1].result
@@ -60,7 +61,7 @@ def test_a_check_that_raises_gives_an_error_naming_it_and_the_comment_is_held() 
 
 def test_a_check_returning_garbage_is_an_error_too() -> None:
     content = Content(kind=Kind.comment, text="Hola a todos")
-    [outcome] = run_checks([WrongTypeCheck()], content, CONFIG)
+    [outcome] = run_checks([WrongTypeCheck()], content, Env.of(CONFIG))
     assert outcome.result.verdict is Verdict.error
     assert outcome.result.params == {"check": "wrongtype", "error": "TypeError"}
 
@@ -71,7 +72,7 @@ def test_a_failing_check_on_a_tip_keeps_the_tip_and_never_logs_its_text(
     secret = "El jefe de sector cobra sobornos en Cienfuegos"
     content = Content(kind=Kind.tip, text=secret, contact="+53 5 111 2222")
     with caplog.at_level(logging.DEBUG):
-        outcomes = run_checks([BrokenCheck()], content, CONFIG)
+        outcomes = run_checks([BrokenCheck()], content, Env.of(CONFIG))
     assert decide(Kind.tip, [o.result.verdict for o in outcomes], None) is Status.new
     assert "broken" in caplog.text
     assert "Cienfuegos" not in caplog.text and "sobornos" not in caplog.text
@@ -89,9 +90,10 @@ def test_checks_over_their_time_budget_are_errors_even_if_they_catch_everything(
         from core.enums import Kind
         from tests.worker.sample_checks import HangingCheck, StubbornCheck
         from worker.checks import Content
+        from worker.checks.base import Env
         from worker.pipeline import run_checks
 
-        config = Settings(Path("."), "sqlite://", "memory://", "memory://")
+        config = Env.of(Settings(Path("."), "sqlite://", "memory://", "memory://"))
         started = time.monotonic()
         outcomes = run_checks(
             [HangingCheck(), StubbornCheck()], Content(Kind.comment, "Hola a todos"), config

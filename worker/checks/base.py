@@ -1,18 +1,28 @@
 """The check interface: what a check is given, what it must return, and how it is named.
 
 A check is a small class with a `name` (stored with each result), a `version` (raised when its
-behaviour changes, so that old results can be told apart) and a `run(content, config)` method
-that returns a `Result`. Checks are pure: no database, no network, no logging of the content.
+behaviour changes, so that old results can be told apart) and a `run(content, env)` method
+that returns a `Result`. Checks do not open the database and do not log the content: what they
+need beyond the submission (the lists admins manage, bans, the sender's record, the spam model,
+the flood counters) comes in an `Env` that worker.checking prepares once per batch.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from core.config import Settings
+from core.db import utcnow
 from core.enums import Kind, Verdict
+
+if TYPE_CHECKING:
+    from worker.classifier.model import SpamClassifier
+    from worker.floodstore import FloodStore
 
 # The scores the rule-based checks give: 0 is clean, 1 is certainly spam.
 SCORE = {Verdict.ok: 0.0, Verdict.suspect: 0.5, Verdict.spam: 1.0, Verdict.error: 0.0}
@@ -28,6 +38,26 @@ class Content:
     name: str = ""
     # A tipster's free-form contact (e-mail, phone, Signal...); empty for comments.
     contact: str = ""
+    # Who sent it, as stored: keyed hashes, never the addresses (core.privacy). None if unknown.
+    email_hash: str | None = None
+    ip_hash: str | None = None
+    submission_id: int | None = None
+    article_id: int | None = None
+    locale: str = "es"
+    received_at: datetime | None = None
+    # Comments only, when Akismet is configured: the sender's network address, user agent,
+    # referrer and the comment's permalink, opened from Submission.sender_copy. Never stored.
+    sender: Mapping[str, str] | None = None
+
+
+class Action(StrEnum):
+    """What a result asks of the policy beyond its verdict."""
+
+    none = "none"
+    # The sender has earned trust: an `ok` comment is published even on a pre-moderated article.
+    trust = "trust"
+    # The sender is banned: the submission is rejected on arrival, the ban named in the reason.
+    reject = "reject"
 
 
 @dataclass(frozen=True)
@@ -42,6 +72,7 @@ class Result:
     score: float
     reason: str
     params: dict[str, Any] = field(default_factory=dict)
+    action: Action = Action.none
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.score <= 1.0:
@@ -58,8 +89,57 @@ class Check(ABC):
     time_budget: ClassVar[float | None] = 5.0
 
     @abstractmethod
-    def run(self, content: Content, config: Settings) -> Result:
+    def run(self, content: Content, env: Env) -> Result:
         """Look at `content` and say what it is."""
+
+
+@dataclass(frozen=True)
+class Lists:
+    """The lists admins manage (core.models.ListEntry), as the checks read them."""
+
+    banned_words: tuple[str, ...] = ()
+    suspect_words: tuple[str, ...] = ()
+    blocked_domains: frozenset[str] = frozenset()
+    allowed_domains: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Bans:
+    """Active bans by what they name; each value is the ban's reason (may be empty)."""
+
+    emails: Mapping[str, str] = field(default_factory=dict)
+    ips: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A sender's record (by e-mail hash) as moderators decided it."""
+
+    approved: int = 0
+    rejected: int = 0
+    # Decisions of the last reputation window (settings.reputation_window_days).
+    recent_decided: int = 0
+    recent_rejected: int = 0
+
+
+@dataclass
+class Env:
+    """Everything a check may read besides the submission; built once per batch."""
+
+    settings: Settings
+    lists: Lists = field(default_factory=Lists)
+    bans: Bans = field(default_factory=Bans)
+    # Keyed by e-mail hash; a sender with no entry has no record.
+    standings: Mapping[str, Standing] = field(default_factory=dict)
+    model: SpamClassifier | None = None
+    flood: FloodStore | None = None
+    now: datetime = field(default_factory=utcnow)
+
+    @classmethod
+    def of(cls, settings: Settings, **kwargs: Any) -> Env:
+        """An Env with only settings (and whatever else is given): for tests and tools."""
+        return cls(settings=settings, **kwargs)
 
 
 def result(verdict: Verdict, reason: str, **params: Any) -> Result:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from core.config import Settings
 from core.enums import Verdict
 from core.i18n import N_
 from core.limits import BODY
-from worker.checks.base import Check, Content, Result, result
+from worker.checks.base import Check, Content, Env, Result, result
 
 
 class LengthCheck(Check):
@@ -15,7 +14,7 @@ class LengthCheck(Check):
     name = "length"
     version = "1"
 
-    def run(self, content: Content, config: Settings) -> Result:
+    def run(self, content: Content, env: Env) -> Result:
         """ok within the limits, suspect outside them."""
         limit = BODY[content.kind]
         length = len(content.text.strip())

@@ -1,7 +1,8 @@
 """Which check each name in settings.checks stands for.
 
-The built-in checks have short names ("length", "links", "words", "repetition"). Any other check
-is named `package.module:Class` and imported; it must subclass worker.checks.base.Check.
+The built-in checks have short names ("length", "links", "words", ...). Any other check is named
+`package.module:Class` and imported; it must subclass worker.checks.base.Check. Built-in checks
+are imported only when named, so a check that is not in use costs nothing.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from functools import lru_cache
 
 from core.config import ConfigError
 from worker.checks.base import Check
-from worker.checks.length import LengthCheck
-from worker.checks.links import LinksCheck
-from worker.checks.repetition import RepetitionCheck
-from worker.checks.words import BlockedWordsCheck
 
-BUILTIN: dict[str, type[Check]] = {
-    check.name: check for check in (LengthCheck, LinksCheck, BlockedWordsCheck, RepetitionCheck)
+BUILTIN: dict[str, str] = {
+    "length": "worker.checks.length:LengthCheck",
+    "links": "worker.checks.links:LinksCheck",
+    "words": "worker.checks.words:BlockedWordsCheck",
+    "repetition": "worker.checks.repetition:RepetitionCheck",
+    "flood": "worker.checks.flood:FloodCheck",
+    "reputation": "worker.checks.reputation:ReputationCheck",
+    "classifier": "worker.checks.classifier:ClassifierCheck",
+    "akismet": "worker.checks.akismet:AkismetCheck",
 }
 
 
@@ -36,13 +40,12 @@ def load_checks(names: tuple[str, ...]) -> tuple[Check, ...]:
 
 def _check_class(name: str) -> type[Check]:
     if ":" not in name:
-        try:
-            return BUILTIN[name]
-        except KeyError:
+        if name not in BUILTIN:
             known = ", ".join(sorted(BUILTIN))
             raise ConfigError(
                 f"TIPLINE_CHECKS: unknown check {name!r} (known: {known}, or module:Class)"
-            ) from None
+            )
+        name = BUILTIN[name]
     module_name, _, class_name = name.partition(":")
     try:
         found = getattr(importlib.import_module(module_name), class_name)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from core.config import Settings
 from core.enums import Verdict
 from core.i18n import N_
-from worker.checks.base import Check, Content, Result, result
+from worker.checks.base import Check, Content, Env, Result, result
 
 
 @lru_cache(maxsize=8)
@@ -29,8 +28,9 @@ class RepetitionCheck(Check):
     name = "repetition"
     version = "1"
 
-    def run(self, content: Content, config: Settings) -> Result:
+    def run(self, content: Content, env: Env) -> Result:
         """suspect over the limit, else ok."""
+        config = env.settings
         limit = config.max_repeated_chars
         run = longest_run_over(content.text, limit)
         if run:
