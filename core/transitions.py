@@ -32,6 +32,8 @@ ALLOWED: dict[Kind, dict[tuple[Status, Status], str]] = {
         (S.received, S.published): SYSTEM,
         (S.received, S.pending): SYSTEM,
         (S.received, S.spam): SYSTEM,
+        # A banned sender's comment (worker.policy's "banned" outcome).
+        (S.received, S.rejected): SYSTEM,
         (S.published, S.reported): SYSTEM,
         (S.pending, S.published): STAFF,
         (S.pending, S.rejected): STAFF,

@@ -8,6 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from core.app import current_settings
+from core.config import Settings
 from core.db import db
 from core.enums import Kind, ModerationMode
 from core.errors import error_page
@@ -19,6 +20,7 @@ from intake.submissions import (
     find_article,
     list_articles,
     record_comment,
+    sender_details,
     visible_comments,
 )
 
@@ -58,6 +60,7 @@ def comment(slug: str) -> ResponseReturnValue:
             text=form.body.data,
             address=request.remote_addr,
             locale=str(get_locale()),
+            sender=_sender(settings, slug) if settings.akismet_key else None,
         )
         if ref is not None:
             return _receipt(ref)
@@ -66,6 +69,17 @@ def comment(slug: str) -> ResponseReturnValue:
     if not accepts_comments(article):
         return error_page(403, _("Comments are closed on this article."))
     return _render(article, form), 422
+
+
+def _sender(settings: Settings, slug: str) -> dict[str, str]:
+    # What Akismet needs of the reader; record_comment seals it for the worker.
+    return sender_details(
+        settings,
+        slug,
+        address=request.remote_addr,  # behind trusted proxies, as ProxyFix found it
+        user_agent=request.headers.get("User-Agent"),
+        referrer=request.headers.get("Referer"),
+    )
 
 
 def _article_or_404(slug: str) -> Article:

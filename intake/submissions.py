@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import quote
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
@@ -20,6 +22,9 @@ from core.privacy import email_hash, ip_hash, keyed_hash
 # What readers see of a thread. A reported comment stays up until a moderator decides: one
 # reader's flag must not be enough to silence another.
 VISIBLE = (Status.published, Status.reported)
+
+# A user agent or referrer longer than this is cut: Akismet needs no more to recognise one.
+SENDER_FIELD_MAX = 1000
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 REF_LENGTH = 10
@@ -74,14 +79,11 @@ def visible_comments(session: Session, article_id: int) -> list[Submission]:
     return list(session.scalars(query))
 
 
-def _comment_insert() -> ReturningInsert[tuple[int]]:
+def _comment_insert(*extra: str) -> ReturningInsert[tuple[int]]:
     # Built once: the request only binds values. The article is found in the same statement.
     columns = Submission.__table__.c
-    values = {
-        name: bindparam(name, type_=columns[name].type)
-        for name in ("ref", "kind", "status", "author_name", "body", "email_hash", "ip_hash")
-    }
-    values["locale"] = bindparam("locale", type_=columns.locale.type)
+    names = ("ref", "kind", "status", "author_name", "body", "email_hash", "ip_hash", "locale")
+    values = {name: bindparam(name, type_=columns[name].type) for name in names + extra}
     source = select(Article.id, *values.values()).where(
         Article.slug == bindparam("slug"), Article.mode != ModerationMode.closed
     )
@@ -89,6 +91,8 @@ def _comment_insert() -> ReturningInsert[tuple[int]]:
 
 
 COMMENT_INSERT = _comment_insert()
+# With Akismet configured: the same, with the sender's details sealed for the worker.
+COMMENT_INSERT_WITH_SENDER = _comment_insert("sender_copy")
 
 
 def record_comment(
@@ -101,31 +105,58 @@ def record_comment(
     text: str,
     address: str | None,
     locale: str,
+    sender: Mapping[str, str] | None = None,
 ) -> str | None:
     """Store a comment on the article at `slug` as `received`, committed; its receipt reference.
 
     None if there is no such article or it takes no comments. One INSERT ... SELECT does the
     lookup and the write: the reader's request costs one round trip to the database, and never
-    one to the broker (the sweeper hands new submissions to the workers).
+    one to the broker (the sweeper hands new submissions to the workers). `sender` is what
+    Akismet needs of the reader (see sender_details), given only when Akismet is configured.
     """
     ref = new_ref()
-    stored = execute_alone(
-        session,
-        COMMENT_INSERT,
-        {
-            "slug": slug,
-            "ref": ref,
-            "kind": Kind.comment,
-            "status": Status.received,
-            "author_name": name,
-            "body": text,
-            # Only keyed hashes: the address itself is never stored, nor the client's IP.
-            "email_hash": email_hash(settings.hash_key, email) if email else None,
-            "ip_hash": ip_hash(settings.hash_key, address),
-            "locale": locale,
-        },
-    )
+    values: dict[str, object] = {
+        "slug": slug,
+        "ref": ref,
+        "kind": Kind.comment,
+        "status": Status.received,
+        "author_name": name,
+        "body": text,
+        # Only keyed hashes: the address itself is never stored, nor the client's IP.
+        "email_hash": email_hash(settings.hash_key, email) if email else None,
+        "ip_hash": ip_hash(settings.hash_key, address),
+        "locale": locale,
+    }
+    statement = COMMENT_INSERT
+    if sender is not None and settings.akismet_key:
+        # Sealed to the worker's key: the public site cannot read it back, and the worker
+        # deletes it once Akismet has been told what moderators decided (or after
+        # settings.akismet_keep_days).
+        statement = COMMENT_INSERT_WITH_SENDER
+        values["sender_copy"] = seal(settings.worker_public_key, dict(sender))
+    stored = execute_alone(session, statement, values)
     return ref if stored else None
+
+
+def sender_details(
+    settings: Settings,
+    slug: str,
+    *,
+    address: str | None,
+    user_agent: str | None,
+    referrer: str | None,
+) -> dict[str, str]:
+    """What Akismet needs of a comment's sender, to be sealed (never stored in the clear).
+
+    `address` is the client's, as the rate limits and the IP hash take it (behind
+    settings.trusted_proxies, the one the proxies saw).
+    """
+    return {
+        "user_ip": address or "",
+        "user_agent": (user_agent or "")[:SENDER_FIELD_MAX],
+        "referrer": (referrer or "")[:SENDER_FIELD_MAX],
+        "permalink": f"{settings.intake_url}/articles/{quote(slug)}",
+    }
 
 
 def record_tip(

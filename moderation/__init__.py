@@ -8,7 +8,7 @@ from core.app import create_base_app
 from core.config import Settings
 from core.db import db
 from core.enums import Kind
-from moderation import access, auth, display, submissions, tips
+from moderation import access, auth, bans, display, lists, submissions, tips, tuning
 from moderation.review import status_counts
 
 
@@ -37,12 +37,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(submissions.bp)
     app.register_blueprint(tips.bp)
+    app.register_blueprint(bans.bp)
+    app.register_blueprint(lists.bp)
+    app.register_blueprint(tuning.bp)
 
 
 def register_template_helpers(app: Flask) -> None:
     """Labels, times and counts the templates show."""
     app.jinja_env.globals.update(
         status_label=display.status_label,
+        action_label=display.action_label,
         verdict_label=display.verdict_label,
         role_label=display.role_label,
         decision_label=display.decision_label,

@@ -40,8 +40,21 @@ VERDICT_LABELS = {
 CHECK_LABELS = {
     "length": _l("length"),
     "links": _l("links"),
-    "words": _l("blocked words"),
+    "words": _l("word lists"),
     "repetition": _l("repetition"),
+    "flood": _l("copies and rate"),
+    "reputation": _l("sender's record"),
+    "classifier": _l("spam classifier"),
+    "akismet": _l("Akismet"),
+}
+
+ACTION_LABELS = {
+    "ban": _l("sender banned"),
+    "unban": _l("ban lifted"),
+    "list_add": _l("added to a list"),
+    "list_remove": _l("removed from a list"),
+    "model_promoted": _l("spam model promoted"),
+    "model_rejected": _l("spam model kept"),
 }
 
 ROLE_LABELS = {
@@ -100,6 +113,12 @@ def role_label(role: Role) -> str:
 def decision_label(kind: Kind, to: Status) -> str:
     """The label of the button that moves a submission of `kind` to `to`."""
     return str(DECISION_LABELS[kind].get(to, STATUS_LABELS[to]))
+
+
+def action_label(action: str) -> str:
+    """An audit action that is not a status change, in the reader's language."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
 
 
 def actor_label(label: str) -> str:

@@ -16,9 +16,12 @@ from core.migrate import upgrade as upgrade_database
 from core.models import StaffUser
 from core.staff import StaffError, create_staff_user, set_password
 from tipline import instance as instance_folder
+from tipline.bans_cli import bans
 from tipline.broker import BrokerError
+from tipline.checks_cli import checks
 from tipline.database import find_staff_user, revisions, safe_url
 from tipline.demo import DEMO_ADMIN_EMAIL
+from tipline.lists_cli import lists
 from tipline.standalone import Options, StandaloneError, run
 
 ROLES = [role.value for role in Role]
@@ -44,6 +47,11 @@ class _Group(click.Group):
 @click.version_option(package_name="tipline")
 def cli() -> None:
     """Tipline: readers' tips and comments, checked by workers, decided by moderators."""
+
+
+cli.add_command(lists)
+cli.add_command(bans)
+cli.add_command(checks)
 
 
 def main() -> None:

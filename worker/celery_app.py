@@ -35,7 +35,7 @@ flask_app = create_base_app(
 # relays what they commit).
 celery: Celery = init_celery(flask_app, settings)
 
-import worker.tasks  # noqa: E402, F401  (registers the shared tasks with this app)
+import worker.tasks  # noqa: E402  (registers the shared tasks with this app)
 
 celery.conf.beat_schedule = {
     "sweep": {
@@ -46,6 +46,18 @@ celery.conf.beat_schedule = {
         "options": {"expires": max(settings.sweep_interval_seconds * 2, 10.0)},
     }
 }
+# Reports moderators' decisions to Akismet; deletes the senders' details kept for it.
+celery.conf.beat_schedule["akismet-feedback"] = {
+    "task": worker.akismet_feedback.FEEDBACK_TASK,
+    "schedule": worker.akismet_feedback.interval_seconds(settings),
+    "options": {"expires": worker.akismet_feedback.interval_seconds(settings)},
+}
+if settings.retrain_interval_seconds > 0:
+    celery.conf.beat_schedule["retrain"] = {
+        "task": worker.tasks.RETRAIN_TASK,
+        "schedule": settings.retrain_interval_seconds,
+        "options": {"expires": settings.retrain_interval_seconds},
+    }
 
 
 class _QuietSweeps(logging.Filter):

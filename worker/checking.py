@@ -21,7 +21,9 @@ from core.crypto import unseal
 from core.enums import Kind, Status
 from core.models import Article, CheckResult, Submission
 from core.transitions import Change, change_many
+from worker.akismet import open_sender_copy
 from worker.checks import Content, load_checks
+from worker.environment import environment
 from worker.pipeline import Outcome, run_checks, unreadable
 from worker.policy import decide
 
@@ -62,18 +64,20 @@ def check_submissions(
         )
         for row in rows
     ]
+    if not work:
+        session.rollback()
+        return {}
+    env = environment(session, settings, (content for *_, content in work if content))
     # End the read transaction before the checks run, however long they take. What was read is
     # enough: the version check in the write, not a second read, tells whether someone else
     # moved a submission meanwhile.
     session.rollback()
-    if not work:
-        return {}
 
     changes: list[Change] = []
     results: dict[int, list[CheckResult]] = {}
     for submission_id, kind, version, mode, content in work:
-        outcomes = run_checks(checks, content, settings) if content else unreadable(checks)
-        status = decide(kind, (o.result.verdict for o in outcomes), mode)
+        outcomes = run_checks(checks, content, env) if content else unreadable(checks)
+        status = decide(kind, [o.result for o in outcomes], mode, settings)
         changes.append(
             Change(submission_id, kind, Status.received, status, version, {"check_copy": None})
         )
@@ -105,9 +109,21 @@ def _relax_durability(session: Session) -> None:
 
 def read_content(submission: Submission, settings: Settings) -> Content | None:
     """What the checks read: a comment's body, or a tip's worker copy opened; None if unreadable."""
+    who: dict[str, Any] = {
+        "email_hash": submission.email_hash,
+        "ip_hash": submission.ip_hash,
+        "submission_id": submission.id,
+        "article_id": submission.article_id,
+        "locale": submission.locale,
+        "received_at": submission.created_at,
+    }
     if submission.kind is Kind.comment:
         return Content(
-            kind=Kind.comment, text=submission.body or "", name=submission.author_name or ""
+            kind=Kind.comment,
+            text=submission.body or "",
+            name=submission.author_name or "",
+            sender=open_sender_copy(settings, submission.id, submission.sender_copy),
+            **who,
         )
     if submission.check_copy is None:
         log.warning("tip %d has no copy to check", submission.id)
@@ -122,6 +138,7 @@ def read_content(submission: Submission, settings: Settings) -> Content | None:
         text=_text(data, "text"),
         name=_text(data, "name"),
         contact=_text(data, "contact"),
+        **who,
     )
 
 

@@ -87,16 +87,7 @@ def _read(session: Session, settings: Settings, cached: Knowledge | None) -> Kno
         select(ListEntry.list, ListEntry.value).order_by(ListEntry.id)
     ):
         entries[name].append(value)
-    lists = Lists(
-        banned_words=tuple(settings.blocked_words) + tuple(entries[ListName.banned_words]),
-        suspect_words=tuple(entries[ListName.suspect_words]),
-        blocked_domains=frozenset(d.lower() for d in entries[ListName.blocked_domains]),
-        allowed_domains=frozenset(
-            d.lower()
-            for d in (*settings.allowed_domains, *entries[ListName.allowed_domains], _own_host(settings))
-            if d
-        ),
-    )
+    lists = Lists.build(settings, entries)
     now = utcnow()
     by_target: dict[BanTarget, dict[str, str]] = {target: {} for target in BanTarget}
     for target, value, reason in session.execute(
@@ -129,11 +120,6 @@ def _model(session: Session, cached: Knowledge | None) -> tuple[SpamClassifier, 
         return load_base(), active
 
 
-def _own_host(settings: Settings) -> str:
-    host = settings.intake_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    return host.lower().removeprefix("www.")
-
-
 def standings(session: Session, settings: Settings, email_hashes: set[str]) -> dict[str, Standing]:
     """The record of each sender among `email_hashes` who has one."""
     if not email_hashes:
@@ -156,7 +142,10 @@ def standings(session: Session, settings: Settings, email_hashes: set[str]) -> d
     session.rollback()
     return {
         row[0]: Standing(
-            approved=row[1], rejected=row[2], recent_decided=row[3] or 0, recent_rejected=row[4] or 0
+            approved=row[1],
+            rejected=row[2],
+            recent_decided=row[3] or 0,
+            recent_rejected=row[4] or 0,
         )
         for row in rows
     }

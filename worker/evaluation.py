@@ -29,13 +29,13 @@ class Labelled(Protocol):
     """A labelled text: its kind, its text and whether it is spam."""
 
     @property
-    def kind(self) -> Kind: ...  # noqa: D102
+    def kind(self) -> Kind: ...
 
     @property
-    def text(self) -> str: ...  # noqa: D102
+    def text(self) -> str: ...
 
     @property
-    def spam(self) -> bool: ...  # noqa: D102
+    def spam(self) -> bool: ...
 
 
 @dataclass
@@ -106,7 +106,9 @@ def pipeline_checks(checks: Sequence[Check]) -> list[Check]:
 
 def isolated(settings: Settings) -> Settings:
     """Settings whose flood counters cannot mix with a live site's (or another evaluation's)."""
-    return replace(settings, ratelimit_prefix=f"{settings.ratelimit_prefix}:eval:{uuid.uuid4().hex}")
+    return replace(
+        settings, ratelimit_prefix=f"{settings.ratelimit_prefix}:eval:{uuid.uuid4().hex}"
+    )
 
 
 def evaluate(

@@ -142,7 +142,9 @@ def policy_table(overrides: Mapping[str, Any]) -> Table:
 
 
 def _build(overrides: Mapping[str, Any]) -> Table:
-    table = {kind: {mode: dict(col) for mode, col in cols.items()} for kind, cols in DEFAULT.items()}
+    table = {
+        kind: {mode: dict(col) for mode, col in cols.items()} for kind, cols in DEFAULT.items()
+    }
     for kind, columns in overrides.items():
         if kind not in table or not isinstance(columns, Mapping):
             raise ConfigError(f"TIPLINE_POLICY: unknown kind {kind!r} (comment or tip)")

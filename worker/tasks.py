@@ -12,7 +12,9 @@ from flask import current_app
 from core.app import current_settings
 from core.db import db
 from core.queue import CHECK_TASK, SWEEP_TASK
-from worker import checking, sweeper
+from worker import akismet_feedback, checking, learning, sweeper
+
+RETRAIN_TASK = "worker.tasks.retrain"
 
 
 @shared_task(name=CHECK_TASK, ignore_result=True)
@@ -26,3 +28,15 @@ def sweep() -> None:
     """Relay new submissions to the workers, and enqueue again those whose task was lost."""
     celery: Celery = current_app.extensions["celery"]
     sweeper.sweep(db.session, celery, current_settings())
+
+
+@shared_task(name=akismet_feedback.FEEDBACK_TASK, ignore_result=True)
+def send_akismet_feedback() -> None:
+    """Report moderators' decisions to Akismet; delete the sender copies no longer needed."""
+    akismet_feedback.run(db.session, current_settings())
+
+
+@shared_task(name=RETRAIN_TASK, ignore_result=True)
+def retrain() -> None:
+    """Retrain the spam classifier from moderators' decisions; promote it if it is not worse."""
+    learning.retrain(db.session, current_settings())

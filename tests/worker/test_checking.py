@@ -13,7 +13,7 @@ from tests.worker.conftest import add_comment, add_tip, inspect
 from tests.worker.sample_checks import RacingCheck
 from worker.checking import check_submission, check_submissions
 
-FOUR = ["length", "links", "words", "repetition"]
+ALL = ["length", "links", "words", "repetition", "flood", "reputation", "classifier"]
 
 
 def test_a_clean_comment_on_a_post_moderated_article_is_published(
@@ -25,11 +25,11 @@ def test_a_clean_comment_on_a_post_moderated_article_is_published(
 
     seen = inspect(engine, submission_id)
     assert seen.status is Status.published
-    assert seen.results == [(name, "ok") for name in FOUR]
+    assert seen.results == [(name, "ok") for name in ALL]
     assert seen.audit == [("system", "received", "published")]
     row = session.scalars(select(CheckResult).where(CheckResult.name == "links")).one()
     assert (row.version, row.score, row.reason, row.reason_params) == (
-        "1",
+        "2",
         0.0,
         "links: %(count)d",
         {"count": 0},
@@ -51,7 +51,7 @@ def test_a_blocked_word_makes_a_comment_spam_and_says_which(
     assert check_submission(session, submission_id, settings) is Status.spam
     words = session.scalars(select(CheckResult).where(CheckResult.name == "words")).one()
     assert (words.verdict.value, words.score) == ("spam", 1.0)
-    assert words.reason % words.reason_params == "matched blocked word viagra"
+    assert words.reason % words.reason_params == "banned word: viagra"
 
 
 def test_a_tip_becomes_new_and_its_check_copy_is_deleted(
@@ -65,7 +65,7 @@ def test_a_tip_becomes_new_and_its_check_copy_is_deleted(
 
     seen = inspect(engine, submission_id)
     assert seen.status is Status.new
-    assert seen.results == [(name, "ok") for name in FOUR]
+    assert seen.results == [(name, "ok") for name in ALL]
     assert seen.check_copy is None
     assert seen.sealed == sealed_before  # the newsroom's copy is untouched
     assert seen.sealed is not None
@@ -84,7 +84,7 @@ def test_a_spam_tip_is_spam_and_an_unreadable_one_is_kept_for_editors(
     other_key = settings.with_overrides(worker_private_key=settings.tip_private_key)
     assert check_submission(session, unreadable_id, other_key) is Status.new
     seen = inspect(engine, unreadable_id)
-    assert seen.results == [(name, "error") for name in FOUR]
+    assert seen.results == [(name, "error") for name in ALL]
     assert seen.check_copy is None
 
 
@@ -135,7 +135,7 @@ def test_when_two_runs_race_the_first_to_commit_wins_and_the_other_changes_nothi
     assert RacingCheck.target is None
     seen = inspect(engine, submission_id)
     assert seen.status is Status.published
-    assert seen.results == [(name, "ok") for name in FOUR]  # the inner run's, alone
+    assert seen.results == [(name, "ok") for name in ALL]  # the inner run's, alone
     assert seen.audit == [("system", "received", "published")]
 
 
@@ -158,11 +158,11 @@ def test_a_batch_is_checked_in_one_go_and_a_raced_member_does_not_undo_the_rest(
     assert statuses == {clean: Status.published, spam: Status.spam, tip: Status.new}
     for submission_id in (clean, spam, tip):
         seen = inspect(engine, submission_id)
-        assert [name for name, _ in seen.results] == [*FOUR, "racing"]
+        assert [name for name, _ in seen.results] == [*ALL, "racing"]
         assert len(seen.audit) == 1
     # The raced one keeps the other run's results and its single audit row.
     seen = inspect(engine, raced)
-    assert seen.results == [(name, "ok") for name in FOUR]
+    assert seen.results == [(name, "ok") for name in ALL]
     assert seen.audit == [("system", "received", "published")]
     # A second delivery of the same batch changes nothing.
     assert check_submissions(session, [clean, spam, tip, raced], racing) == {}

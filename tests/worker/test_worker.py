@@ -42,7 +42,7 @@ from worker.sweeper import sweep
 
 pytestmark = pytest.mark.worker
 
-FOUR = ["length", "links", "words", "repetition"]
+ALL = ["length", "links", "words", "repetition", "flood", "reputation", "classifier"]
 SLOW = "tests.worker.sample_checks:SlowCheck"
 
 
@@ -62,7 +62,7 @@ def test_the_worker_checks_what_is_enqueued(
     checked_tip = wait_checked(engine, tip, [worker])
     assert checked_tip.status is Status.new
     assert checked_tip.check_copy is None
-    assert checked_tip.results == [(name, "ok") for name in FOUR]
+    assert checked_tip.results == [(name, "ok") for name in ALL]
     # The worker logged ids and statuses, never a tip's text or its sender's contact.
     assert "Santa Clara" not in worker.log() and "123 4567" not in worker.log()
 
@@ -187,7 +187,7 @@ def test_a_pool_child_killed_mid_check_gets_the_task_again_and_it_counts_once(
     assert second != child  # a new pool child ran the redelivered task
     assert worker.popen.poll() is None  # the worker itself lived on
     assert checked.status is Status.published
-    assert checked.results == [(name, "ok") for name in [*FOUR, "slow"]]
+    assert checked.results == [(name, "ok") for name in [*ALL, "slow"]]
     assert checked.audit == [("system", "received", "published")]
 
 
@@ -223,7 +223,7 @@ def test_a_worker_killed_whole_mid_check_is_replaced_and_the_sweeper_recovers_th
     checked = wait_checked(engine, submission, processes)
     assert len(_slow_check_starts(slow_log)) == 2
     assert checked.status is Status.published
-    assert checked.results == [(name, "ok") for name in [*FOUR, "slow"]]
+    assert checked.results == [(name, "ok") for name in [*ALL, "slow"]]
     assert checked.audit == [("system", "received", "published")]
 
 

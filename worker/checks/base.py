@@ -10,7 +10,7 @@ the flood counters) comes in an `Env` that worker.checking prepares once per bat
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from core.config import Settings
 from core.db import utcnow
-from core.enums import Kind, Verdict
+from core.enums import Kind, ListName, Verdict
 
 if TYPE_CHECKING:
     from worker.classifier.model import SpamClassifier
@@ -102,6 +102,36 @@ class Lists:
     blocked_domains: frozenset[str] = frozenset()
     allowed_domains: frozenset[str] = frozenset()
 
+    @classmethod
+    def build(cls, settings: Settings, managed: Mapping[ListName, Sequence[str]]) -> Lists:
+        """The built-in entries of `settings` with the lists admins manage (`managed`)."""
+
+        def merged(name: ListName) -> tuple[str, ...]:
+            return builtin(settings, name) + tuple(managed.get(name, ()))
+
+        return cls(
+            banned_words=merged(ListName.banned_words),
+            suspect_words=merged(ListName.suspect_words),
+            blocked_domains=frozenset(d.lower() for d in merged(ListName.blocked_domains)),
+            allowed_domains=frozenset(d.lower() for d in merged(ListName.allowed_domains)),
+        )
+
+
+def own_host(settings: Settings) -> str:
+    """The public site's host, allowed as if it were on the list."""
+    host = settings.intake_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return host.lower().removeprefix("www.")
+
+
+def builtin(settings: Settings, name: ListName) -> tuple[str, ...]:
+    """The entries the settings add to a list (shown on the staff site, not managed there)."""
+    if name is ListName.banned_words:
+        return tuple(settings.blocked_words)
+    if name is ListName.allowed_domains:
+        host = own_host(settings)
+        return tuple(d.lower() for d in settings.allowed_domains) + ((host,) if host else ())
+    return ()
+
 
 @dataclass(frozen=True)
 class Bans:
@@ -138,7 +168,14 @@ class Env:
 
     @classmethod
     def of(cls, settings: Settings, **kwargs: Any) -> Env:
-        """An Env with only settings (and whatever else is given): for tests and tools."""
+        """An Env from settings alone, for tests and tools: the built-in lists, the base model
+        and a flood store in memory, unless given."""
+        from worker.classifier.model import load_base
+        from worker.floodstore import MemoryFloodStore
+
+        kwargs.setdefault("lists", Lists.build(settings, {}))
+        kwargs.setdefault("model", load_base())
+        kwargs.setdefault("flood", MemoryFloodStore())
         return cls(settings=settings, **kwargs)
 
 
