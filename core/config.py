@@ -22,7 +22,6 @@ DEFAULT_BLOCKED_WORDS = (
     "casino online",
     "apuestas online",
     "porno",
-    "xxx",
     "escort",
     "replica watches",
     "relojes replica",
@@ -227,9 +226,7 @@ class Settings:
             max_repeated_chars=number("MAX_REPEATED_CHARS", cls.max_repeated_chars),
             url_shorteners=_list(get("URL_SHORTENERS")) or DEFAULT_SHORTENERS,
             allowed_domains=_list(get("ALLOWED_DOMAINS")) or DEFAULT_ALLOWED_DOMAINS,
-            knowledge_ttl_seconds=number(
-                "KNOWLEDGE_TTL_SECONDS", cls.knowledge_ttl_seconds, float
-            ),
+            knowledge_ttl_seconds=number("KNOWLEDGE_TTL_SECONDS", cls.knowledge_ttl_seconds, float),
             flood_window_seconds=number("FLOOD_WINDOW_SECONDS", cls.flood_window_seconds),
             flood_max_copies=number("FLOOD_MAX_COPIES", cls.flood_max_copies),
             sender_max_per_window=number("SENDER_MAX_PER_WINDOW", cls.sender_max_per_window),
