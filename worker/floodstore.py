@@ -249,3 +249,13 @@ def _open(url: str, prefix: str) -> FloodStore:
     raise ConfigError(
         f"TIPLINE_RATELIMIT_STORAGE_URL: the flood check needs Redis or memory://, not {url!r}"
     )
+
+
+def reachable(store: FloodStore) -> bool:
+    """Whether `store` answers (always, for the memory store)."""
+    if isinstance(store, RedisFloodStore):
+        try:
+            return bool(store.client.ping())
+        except redis.RedisError:
+            return False
+    return True

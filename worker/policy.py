@@ -135,7 +135,8 @@ _tables: dict[str, Table] = {}
 
 def policy_table(overrides: Mapping[str, Any]) -> Table:
     """The default table with `overrides` applied; ConfigError if the result is unsafe."""
-    key = json.dumps(overrides, sort_keys=True, default=str)
+    # Called for every submission: the common case (no overrides) costs one dictionary lookup.
+    key = json.dumps(overrides, sort_keys=True, default=str) if overrides else ""
     if key not in _tables:
         _tables[key] = _build(overrides)
     return _tables[key]

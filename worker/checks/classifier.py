@@ -5,9 +5,11 @@ worker.learning), or the base model shipped with Tipline. Its version is stored 
 result, so a moderator can tell which model said what.
 
 A comment at or above the spam threshold is spam, at or above the suspect threshold it is held.
-A tip is at most suspect: sources write with phone numbers, addresses and links, as spammers do,
-and editors read every tip anyway. The thresholds are the model's own recommendation (chosen on
-its training data) unless settings.classifier_spam_threshold / _suspect_threshold set them.
+A tip needs more: sources write with phone numbers, addresses and links, as spammers do, and a
+source's tip in the spam folder may never be read. A tip is spam only at TIP_SPAM_AT (or the spam
+threshold if that is higher), and otherwise at most suspect (editors see every tip and its
+reasons). The thresholds are the model's own recommendation (chosen on its training data)
+unless settings.classifier_spam_threshold / _suspect_threshold set them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from core.i18n import N_
 from worker.checks.base import Check, Content, Env, Result
 
 DEFAULT_THRESHOLDS = {"spam": 0.9, "suspect": 0.5}
+# The least probability at which a tip is called spam.
+TIP_SPAM_AT = 0.97
 
 
 class ClassifierCheck(Check):
@@ -37,7 +41,9 @@ class ClassifierCheck(Check):
             "probability": round(probability, 4),
             "model": model.version,
         }
-        if probability >= spam_at and content.kind is Kind.comment:
+        if content.kind is Kind.tip:
+            spam_at = max(spam_at, TIP_SPAM_AT)
+        if probability >= spam_at:
             verdict = Verdict.spam
         elif probability >= suspect_at:
             verdict = Verdict.suspect
