@@ -12,6 +12,7 @@ how much of a one-machine install the checks take from the web apps.
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 
@@ -33,6 +34,48 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+WORDS = [
+    "apagón",
+    "luz",
+    "agua",
+    "barrio",
+    "gobierno",
+    "precio",
+    "pollo",
+    "guagua",
+    "médico",
+    "escuela",
+    "calle",
+    "noche",
+    "mercado",
+    "pesos",
+    "dólar",
+    "salario",
+    "hospital",
+    "medicinas",
+    "gasolina",
+    "cola",
+    "bodega",
+    "libreta",
+    "vecinos",
+    "reporte",
+    "artículo",
+    "gracias",
+    "verdad",
+    "mentira",
+    "provincia",
+    "Holguín",
+    "Santiago",
+    "Camagüey",
+]
+
+
+def comment_text(i: int) -> str:
+    """A different comment for each i: the flood check must not take the run for a flood."""
+    rng = random.Random(i)
+    return "Comentario sobre " + " ".join(rng.choice(WORDS) for _ in range(14)) + "."
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=5000)
@@ -47,7 +90,7 @@ def main() -> int:
                     "kind": Kind.comment,
                     "article_id": article.id,
                     "author_name": "Lectora",
-                    "body": f"Comentario número {i} sobre el artículo de hoy, con su opinión.",
+                    "body": comment_text(i),
                     "locale": "es",
                     "ref": f"B{i:09d}",
                 }

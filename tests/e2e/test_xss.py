@@ -114,10 +114,14 @@ def test_payloads_in_comments_are_inert_on_the_article_and_in_the_staff_site(
     moderator = visitor(locale, bypass_csp=True)
     mod = moderator.page
     log_in(moderator, staff_site, "mod@example.org")
-    held = [ref for ref in refs if wait_checked(session, ref) is Status.pending]
-    assert held == [refs[HELD]], "only the comment with too many links should be held"
+    statuses = {ref: wait_checked(session, ref) for ref in refs}
+    held = [ref for ref in refs if statuses[ref] is not Status.published]
+    # The comment with too many links is held at least (the spam model may catch it); others may
+    # be held by the model too. Whatever was held, a moderator approves.
+    assert refs[HELD] in held, statuses
+    assert set(statuses.values()) <= {Status.published, Status.pending, Status.spam}
     for ref in held:
-        approve_by_ref(mod, staff_site, locale, ref)
+        approve_by_ref(mod, staff_site, locale, ref, statuses[ref])
     assert {status_of(session, ref) for ref in refs} == {Status.published}
 
     # A reader sees every payload as the text that was typed, and nothing runs.
@@ -161,13 +165,13 @@ def test_payloads_in_comments_are_inert_on_the_article_and_in_the_staff_site(
         expect(mod.locator("main").locator(INJECTED)).to_have_count(0)
 
 
-def approve_by_ref(page: Page, staff: LiveServer, locale: str, ref: str) -> None:
-    """Open the pending comment with receipt `ref` from the queue and approve it."""
-    page.goto(f"{staff.url}/queue?status=pending")
+def approve_by_ref(page: Page, staff: LiveServer, locale: str, ref: str, status: Status) -> None:
+    """Open the held comment with receipt `ref` from its queue and approve it."""
+    page.goto(f"{staff.url}/queue?status={status.value}")
     for href in [a.get_attribute("href") for a in page.locator(".row-title a").all()]:
         page.goto(f"{staff.url}{href}")
         heading = staff.t(locale, "Comment %(ref)s", ref=ref)
         if page.get_by_role("heading", level=1).inner_text() == heading:
             page.get_by_role("button", name=staff.t(locale, "Approve"), exact=True).click()
             return
-    raise AssertionError(f"{ref} is not in the pending queue")
+    raise AssertionError(f"{ref} is not in the {status.value} queue")

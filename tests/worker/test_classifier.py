@@ -214,7 +214,7 @@ def test_probability_of_empty_and_odd_texts() -> None:
 # --- training ---------------------------------------------------------------------------------
 
 # What a newsroom's moderators kept publishing: its own newsletter, which reads like spam.
-NEWSLETTER = "Suscríbete gratis al boletín semanal del periódico en www.elperiodico.cu"
+NEWSLETTER = "Suscríbete gratis a nuestro boletín semanal, ofertas y noticias en www.elperiodico.cu"
 LOOKALIKE = "Suscríbete a mi canal y gana un iPhone en www.premios-gratis.site"
 
 

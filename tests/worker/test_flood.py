@@ -310,7 +310,7 @@ def test_an_unreachable_store_fails_the_check_and_holds_the_comment() -> None:
 
 
 def test_without_a_store_nothing_is_counted() -> None:
-    outcome = FloodCheck().run(Content(kind=Kind.comment, text=AD_ES), Env.of(BASE))
+    outcome = FloodCheck().run(Content(kind=Kind.comment, text=AD_ES), Env.of(BASE, flood=None))
     assert outcome.verdict is Verdict.ok
     assert outcome.reason == "not counted: no flood store configured"
 

@@ -32,28 +32,29 @@ from worker.tasks import RETRAIN_TASK
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=utcnow().tzinfo)
 
-# Readers pointing each other to the electricity company's daily reports: real comments, that
-# the base model (which learnt that a link in a comment is spam, and knows nothing of this
-# newsroom's readers) holds for a moderator.
+# Readers discussing the state telecom's own top-up promotions, quoting its site: real comments
+# on a story about them, that the base model (which learnt "recargas ... bono ... link" from
+# remittance and top-up ads) holds for a moderator.
 LEGIT = [
-    "Los horarios de los apagones de la semana están en www.unionelectrica.cu, revisen su bloque.",
-    "En www.unionelectrica.cu publican cada mañana el déficit de generación, hoy pasa de 1500 MW.",
-    "Según www.unionelectrica.cu la termoeléctrica Guiteras sigue fuera de servicio por avería.",
-    "Revisen www.unionelectrica.cu antes de quejarse, ahí dicen qué circuitos tienen afectación.",
-    "La nota oficial sobre el apagón general está en www.unionelectrica.cu, aunque explica poco.",
-    "Yo miro www.unionelectrica.cu todos los días para saber si mi circuito tiene corriente.",
-    "En www.unionelectrica.cu dicen que la avería de Felton se resuelve mañana, ojalá sea verdad.",
-    "Los de Santiago pueden ver su programación de cortes en www.unionelectrica.cu también.",
-    "El parte de la Unión Eléctrica de hoy está en www.unionelectrica.cu, el déficit es enorme.",
-    "Comparen lo que dice www.unionelectrica.cu con lo que vivimos en el barrio, no coincide.",
-    "Mi circuito aparece en www.unionelectrica.cu como restablecido, pero seguimos a oscuras.",
-    "Gracias por el artículo, para los detalles técnicos vean www.unionelectrica.cu y sus partes.",
+    "ETECSA anunció otra promoción de recargas con bono doble, lo publicaron en www.etecsa.cu",
+    "La promoción de recargas de ETECSA vuelve el día 20, los detalles están en www.etecsa.cu",
+    "Según www.etecsa.cu la recarga internacional con bono empieza mañana y dura una semana.",
+    "En www.etecsa.cu dicen que el bono de la promoción solo sirve para datos nacionales.",
+    "Otra vez la promoción de recargas de ETECSA es para los que tienen familia afuera, qué pena.",
+    "La letra pequeña de la promoción está en www.etecsa.cu: el bono vence a los 30 días.",
+    "ETECSA subió los precios y ahora hace promociones de recargas en dólares, vean www.etecsa.cu",
+    "Mi hermano me recargó en la promoción y el bono nunca llegó, ETECSA no responde.",
+    "Las recargas con bono de ETECSA no resuelven nada si no hay corriente para cargar el móvil.",
+    "Lo de la promoción de recargas lo explica www.etecsa.cu, pero no dice cuántos MB son.",
+    "Cada promoción de recargas de ETECSA es más cara que la anterior, comparen en www.etecsa.cu",
+    "Gracias por explicar la promoción de ETECSA, en www.etecsa.cu no se entiende nada del bono.",
 ]
 # New comments like those; the test uses the ones the base model holds (at least one must be).
 NEW_LEGIT = [
-    "En www.unionelectrica.cu dicen que el déficit de hoy será menor, a ver si es verdad.",
-    "Los partes diarios de www.unionelectrica.cu confirman lo que cuenta el artículo.",
-    "Los del Vedado vean www.unionelectrica.cu, hoy publicaron el plan de cortes por circuitos.",
+    "ETECSA anunció otra promoción de recargas con bono doble, lo publicaron en www.etecsa.cu "
+    "esta mañana.",
+    "La promoción de recargas de ETECSA vuelve el día 20, pueden leerlo en www.etecsa.cu",
+    "Según www.etecsa.cu el bono de la recarga internacional dura una semana nada más.",
 ]
 # What moderators keep marking as spam meanwhile, phone numbers included.
 SPAM = [

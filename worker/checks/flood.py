@@ -177,6 +177,13 @@ class FloodCheck(Check):
             )
         if printed is None:
             return result(Verdict.ok, N_("too short to compare with other texts"))
+        if copies == 1:
+            return result(
+                Verdict.ok,
+                N_("no copies of this text in %(minutes)d minutes"),
+                count=copies,
+                minutes=minutes,
+            )
         return result(
             Verdict.ok,
             N_("%(count)d copies of this text in %(minutes)d minutes"),

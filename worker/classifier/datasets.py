@@ -351,6 +351,26 @@ SEED_HAM: tuple[str, ...] = (
     "Three families in Regla were evicted yesterday with no court order. The notice is at "
     "https://drive.google.com/file/d/EvIcT/view Their representative can be reached at "
     "+53 5 866 1290 or regla.families@yahoo.com",
+    # Readers citing their sources: a link in a comment is not spam for itself.
+    "La fuente es el propio ministerio: https://www.minsap.gob.cu/noticias/parte-del-dia",
+    "Aquí está la noticia original de la agencia: https://www.efe.com/america/cuba-apagones",
+    "Según este informe de la ONU https://www.un.org/es/report/2025 la cifra es mucho mayor.",
+    "Lo publicó ayer el periódico local, https://www.ahora.cu/es/holguin/agua y dice lo contrario.",
+    "Miren el video del derrumbe en Centro Habana: https://www.facebook.com/watch/?v=81234 es "
+    "de anoche.",
+    "Fuente: https://periodicocubano.com/precio-del-pollo y la foto del mercado es mía.",
+    "El decreto está en la Gaceta Oficial https://www.gacetaoficial.gob.cu/es/decreto-77 "
+    "artículo 12.",
+    "Para quien dude, el parte meteorológico: https://www.insmet.cu/asp/genesis.asp?TB0=PLANTILLAS",
+    "The original Reuters piece is here: https://www.reuters.com/world/americas/cuba-grid-2025 "
+    "and it quotes the same official.",
+    "Source for the inflation figure: https://www.eltoque.com/tasas-de-cambio-de-moneda-en-cuba-hoy",
+    "Here is the court filing https://www.courtlistener.com/docket/6612/ if anyone wants to read "
+    "it.",
+    "The photos are on the parish page, https://www.instagram.com/p/C9xYz and "
+    "https://www.flickr.com/photos/parroquia/ from Sunday.",
+    "Data from the census office: https://www.onei.gob.cu/publicaciones/anuario-2024 table 3.1.",
+    "Same story in English for my cousins: https://www.bbc.com/news/world-latin-america-6711",
 )
 SEED_SOURCE = "seed"
 # Each seed example counts as this many base examples: a hundred among 7,530 would teach little.
