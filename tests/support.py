@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -74,6 +75,12 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TIPLINE_SUBMIT_RATE_LIMIT": settings.submit_rate_limit,
         "TIPLINE_LOGIN_RATE_LIMIT": settings.login_rate_limit,
         "TIPLINE_RATELIMIT_PREFIX": settings.ratelimit_prefix,
+        "TIPLINE_KNOWLEDGE_TTL_SECONDS": str(settings.knowledge_ttl_seconds),
+        "TIPLINE_RETRAIN_INTERVAL_SECONDS": str(settings.retrain_interval_seconds),
+        "TIPLINE_AKISMET_KEY": settings.akismet_key,
+        "TIPLINE_AKISMET_URL": settings.akismet_url,
+        "TIPLINE_AKISMET_TIMEOUT_SECONDS": str(settings.akismet_timeout_seconds),
+        "TIPLINE_POLICY": json.dumps(dict(settings.policy)) if settings.policy else "",
         "TIPLINE_LOG_LEVEL": "INFO",
     }
 
