@@ -19,7 +19,21 @@ from core.config import Settings
 from core.crypto import generate_keypair
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+
+
+def _shared() -> Path:
+    # The team's shared folder sits beside the repository; a clone elsewhere (CI's) finds it at
+    # its usual place on our machines, or where TIPLINE_TEST_SHARED says.
+    candidates = (os.environ.get("TIPLINE_TEST_SHARED"), ROOT.parent / "shared", "/work/shared")
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return ROOT.parent / "shared"
+
+
+SHARED = _shared()
+# The labelled spam collections (see their SOURCE.md files).
+SPAM_DATA = SHARED / "data" / "spam"
 T = TypeVar("T")
 
 

@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session
 from core.config import Settings
 from core.enums import ListName
 from core.models import ListEntry, SpamModel
-from tests.support import ROOT, settings_env
+from tests.support import ROOT, SPAM_DATA, settings_env
 from tipline.cli import cli
 from worker.classifier.model import SpamClassifier, load_base
 from worker.environment import forget
 
-YOUTUBE = ROOT.parent / "shared" / "data" / "spam" / "youtube-spam-collection"
-SPAM_DATA = ROOT.parent / "shared" / "data" / "spam"
+YOUTUBE = SPAM_DATA / "youtube-spam-collection"
 
 EXPORT = [
     {

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from core.enums import Kind
+from tests.support import SPAM_DATA
 from worker.classifier.datasets import (
     DatasetError,
     Labelled,
@@ -30,7 +31,8 @@ from worker.classifier.model import BASE_MODEL, SpamClassifier, load_base
 from worker.classifier.training import Example, Metrics, evaluate, train
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data" / "spam"
+
+DATA = SPAM_DATA
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"no spam collections at {DATA}")
 
 SPAM = [
