@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from core.config import Settings
 from core.enums import Kind, ModerationMode, Status
 from worker.checks.base import Check, Content, Env
+from worker.classifier.rates import Rates
 from worker.pipeline import run_checks
 from worker.policy import decide
 
@@ -40,7 +41,7 @@ class Labelled(Protocol):
 
 
 @dataclass
-class Figures:
+class Figures(Rates):
     """Confusion counts, how many were held for a person, and the time the pipeline took."""
 
     tp: int = 0
@@ -55,27 +56,6 @@ class Figures:
     def count(self) -> int:
         """How many texts were scored."""
         return self.tp + self.fp + self.tn + self.fn
-
-    @property
-    def precision(self) -> float:
-        """Of what was caught, the share that was spam."""
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        """Of the spam, the share caught."""
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        """The harmonic mean of precision and recall."""
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    @property
-    def ham_false_positive_rate(self) -> float:
-        """Of the legitimate texts, the share caught as spam."""
-        return self.fp / (self.fp + self.tn) if self.fp + self.tn else 0.0
 
     @property
     def per_second(self) -> float:

@@ -24,6 +24,7 @@ from sklearn.svm import LinearSVC
 
 from worker.classifier.features import FeatureConfig, vectorise
 from worker.classifier.model import SpamClassifier
+from worker.classifier.rates import Rates
 
 # The largest share of ham the recommended thresholds may flag, on cross-validated training
 # data: spam is hidden from readers, suspect only waits for a moderator.
@@ -43,7 +44,7 @@ class Example:
 
 
 @dataclass(frozen=True)
-class Metrics:
+class Metrics(Rates):
     """How a model's verdicts at one threshold compare with the labels; spam is positive."""
 
     threshold: float
@@ -51,27 +52,6 @@ class Metrics:
     fp: int
     tn: int
     fn: int
-
-    @property
-    def precision(self) -> float:
-        """Of the texts called spam, the share that is spam."""
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        """Of the spam, the share called spam."""
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        """The harmonic mean of precision and recall."""
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    @property
-    def ham_false_positive_rate(self) -> float:
-        """Of the legitimate texts, the share called spam."""
-        return self.fp / (self.fp + self.tn) if self.fp + self.tn else 0.0
 
     def as_dict(self) -> dict[str, float]:
         """Counts and rates, for printing or JSON."""
