@@ -46,7 +46,9 @@ class FeatureConfig:
     char_ngrams: tuple[int, int] = (3, 6)
     # Weights of the blocks once each is scaled to unit length.
     word_weight: float = 1.0
-    char_weight: float = 1.0
+    # Character n-grams at half the words' weight: +0.005 F1 and a point less ham flagged on
+    # YouTube cross-video, SMS no worse (docs/spam-data.md).
+    char_weight: float = 0.5
     meta_weight: float = 1.0
     version: int = FEATURES_VERSION
 
