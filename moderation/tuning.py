@@ -246,8 +246,8 @@ class Chart:
 
 
 # The chart's geometry, in SVG user units (the drawing scales to the page's width).
-CHART_WIDTH = 640
-LABEL_WIDTH = 150
+CHART_WIDTH = 700
+LABEL_WIDTH = 210
 NUMBER_WIDTH = 70
 ROW = 30
 BAR = 18
