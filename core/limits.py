@@ -29,3 +29,7 @@ REASON_MAX = 500  # a moderator's or a check's reason
 # Whole request bodies on the public site. Form-encoding can triple non-ASCII text, so this
 # leaves room for the longest tip; anything larger is refused with 413 before it is parsed.
 INTAKE_MAX_REQUEST_BYTES = 256 * 1024
+
+# Retraining the spam classifier waits until moderators have published or marked as spam at
+# least this many comments (worker.learning); the staff site's model page says so.
+RETRAIN_MIN_DECISIONS = 10

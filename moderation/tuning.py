@@ -18,6 +18,7 @@ from flask_babel import format_decimal, format_percent, format_timedelta, gettex
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, defer, selectinload
 
+from core import limits
 from core.app import current_settings
 from core.db import db, utcnow
 from core.enums import Kind, Status, Verdict
@@ -368,6 +369,7 @@ def model() -> ResponseReturnValue:
         "tuning_model.html",
         view=model_view(db.session),
         every=format_timedelta(timedelta(seconds=seconds), threshold=1) if seconds else None,
+        min_decisions=limits.RETRAIN_MIN_DECISIONS,
     )
 
 

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Below this many decisions by moderators there is too little to learn from or to judge with.
-MIN_DECISIONS = 10
+MIN_DECISIONS = limits.RETRAIN_MIN_DECISIONS
 # The share of decisions (in percent) kept out of training to judge candidates with.
 HELD_OUT_PERCENT = 20
 # The newest decisions used, at most: enough for any newsroom, and a bound on memory and time.
