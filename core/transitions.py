@@ -64,6 +64,9 @@ ALLOWED: dict[Kind, dict[tuple[Status, Status], str]] = {
         (S.followed_up, S.closed): STAFF,
         (S.followed_up, S.in_progress): STAFF,
         (S.closed, S.in_progress): STAFF,
+        # So that closing a tip can be undone (moderation.undo).
+        (S.closed, S.new): STAFF,
+        (S.closed, S.followed_up): STAFF,
         (S.closed, S.purged): SYSTEM,
         (S.spam, S.new): STAFF,
     },
