@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -18,14 +19,27 @@ from core.models import AuditEvent, Submission
 
 PER_PAGE = 50
 
-# The tabs of each queue, in the order they are shown.
-TABS: dict[Kind, tuple[Status, ...]] = {
+
+class Everything(StrEnum):
+    """The tab listing a kind's submissions in every status its other tabs show."""
+
+    all = "all"
+
+
+ALL = Everything.all
+# A queue's tab: one status, or all of them.
+Tab = Status | Everything
+
+# The tabs of each queue, in the order they are shown. "All" never includes `received`: those
+# are still being checked and no one should act on them yet.
+TABS: dict[Kind, tuple[Tab, ...]] = {
     Kind.comment: (
         Status.pending,
         Status.reported,
         Status.spam,
         Status.published,
         Status.rejected,
+        ALL,
     ),
     Kind.tip: (
         Status.new,
@@ -76,27 +90,41 @@ class Page:
     next_cursor: Cursor | None
 
 
-def oldest_first_by_default(status: Status) -> bool:
+def oldest_first_by_default(status: Tab) -> bool:
     """Whether the tab of `status` lists the oldest submission first unless asked otherwise."""
     return status in WAITING
 
 
-def status_counts(session: Session, kind: Kind) -> dict[Status, int]:
-    """How many submissions of `kind` are in each of its tabs."""
+def tab_statuses(kind: Kind, tab: Tab) -> tuple[Status, ...]:
+    """The statuses a tab of `kind` lists: its own, or for "All" those of every other tab."""
+    if isinstance(tab, Status):
+        return (tab,)
+    return tuple(status for status in TABS[kind] if isinstance(status, Status))
+
+
+def status_counts(session: Session, kind: Kind) -> dict[Tab, int]:
+    """How many submissions of `kind` are in each of its tabs.
+
+    One grouped COUNT: every figure comes from the same snapshot of the rows, so the tabs add
+    up to "All" and none can be negative, however many decisions are made meanwhile.
+    """
+    statuses = tab_statuses(kind, ALL)
     rows = session.execute(
         select(Submission.status, func.count())
-        .where(Submission.kind == kind, Submission.status.in_(TABS[kind]))
+        .where(Submission.kind == kind, Submission.status.in_(statuses))
         .group_by(Submission.status)
     ).all()
-    counts = dict.fromkeys(TABS[kind], 0)
+    counts: dict[Tab, int] = dict.fromkeys(TABS[kind], 0)
     counts.update({Status(status): count for status, count in rows})
+    if ALL in counts:
+        counts[ALL] = sum(counts[status] for status in statuses)
     return counts
 
 
 def list_submissions(
     session: Session,
     kind: Kind,
-    status: Status,
+    status: Tab,
     *,
     after: Cursor | None = None,
     oldest_first: bool = True,
@@ -161,20 +189,22 @@ def audit_history(session: Session, submission_id: int) -> list[AuditEvent]:
     )
 
 
-def _queue(kind: Kind, status: Status) -> Select[Submission]:
-    return select(Submission).where(Submission.kind == kind, Submission.status == status)
+def _queue(kind: Kind, tab: Tab) -> Select[Submission]:
+    statuses = tab_statuses(kind, tab)
+    return select(Submission).where(Submission.kind == kind, Submission.status.in_(statuses))
 
 
-def queue_tab(kind: Kind, requested: str | None) -> Status:
+def queue_tab(kind: Kind, requested: str | None) -> Tab:
     """The tab asked for, or the kind's default tab for anything else."""
+    tab: Tab
     try:
-        status = Status(requested or "")
+        tab = ALL if requested == ALL else Status(requested or "")
     except ValueError:
         return DEFAULT_TAB[kind]
-    return status if status in TABS[kind] else DEFAULT_TAB[kind]
+    return tab if tab in TABS[kind] else DEFAULT_TAB[kind]
 
 
-def wants_oldest_first(status: Status, order: str | None) -> bool:
+def wants_oldest_first(status: Tab, order: str | None) -> bool:
     """The order asked for ("oldest" or "newest"), else the tab's default."""
     if order in ("oldest", "newest"):
         return order == "oldest"
