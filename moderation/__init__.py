@@ -8,7 +8,19 @@ from core.app import create_base_app
 from core.config import Settings
 from core.db import db
 from core.enums import Kind
-from moderation import access, auth, bans, display, lists, submissions, tips, tuning
+from moderation import (
+    access,
+    audit,
+    auth,
+    bans,
+    counts,
+    display,
+    lists,
+    submissions,
+    tips,
+    tuning,
+    undo,
+)
 from moderation.review import status_counts
 
 
@@ -40,6 +52,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(bans.bp)
     app.register_blueprint(lists.bp)
     app.register_blueprint(tuning.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(undo.bp)
+    app.register_blueprint(counts.bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -15,6 +15,9 @@ from core.transitions import SYSTEM, UNKNOWN_ACCOUNT
 
 log = logging.getLogger(__name__)
 
+# The actor of changes made with `tipline bans` and `tipline lists` (see CLI_ACTOR there).
+CLI_ACTOR = "cli"
+
 STATUS_LABELS = {
     Status.received: _l("Received"),
     Status.published: _l("Published"),
@@ -50,11 +53,16 @@ CHECK_LABELS = {
 
 ACTION_LABELS = {
     "ban": _l("sender banned"),
+    "undo": _l("decision undone"),
     "unban": _l("ban lifted"),
     "list_add": _l("added to a list"),
     "list_remove": _l("removed from a list"),
     "model_promoted": _l("spam model promoted"),
     "model_rejected": _l("spam model kept"),
+    "status": _l("status changed"),
+    "checks": _l("status set by the checks"),
+    "login": _l("logged in"),
+    "login_failed": _l("failed login"),
 }
 
 ROLE_LABELS = {
@@ -82,7 +90,9 @@ DECISION_LABELS = {
 
 
 def status_label(status: Status | str) -> str:
-    """The translated name of a status (audit rows store plain strings)."""
+    """The translated name of a status (audit rows store plain strings), or of the "All" tab."""
+    if status == "all":
+        return gettext("All")
     try:
         return str(STATUS_LABELS[Status(status)])
     except ValueError:
@@ -127,6 +137,8 @@ def actor_label(label: str) -> str:
         return gettext("automatic checks")
     if label == UNKNOWN_ACCOUNT:
         return gettext("an unknown account")
+    if label == CLI_ACTOR:
+        return gettext("command line")
     return label
 
 
