@@ -17,12 +17,15 @@ from core.config import Settings
 from core.db import db
 from core.queue import SWEEP_TASK, init_celery
 from worker.checks import load_checks
+from worker.policy import policy_table
 
 settings = Settings.from_env()
 # Without its key the worker could not read tips: better not to start than to pass them on
-# unchecked. Likewise a misspelt TIPLINE_CHECKS stops it at start, not every task later.
+# unchecked. Likewise a misspelt TIPLINE_CHECKS or an unsafe TIPLINE_POLICY stops it at start,
+# not every task later.
 settings.require_secrets("worker_private_key")
 load_checks(settings.checks)
+policy_table(settings.policy)
 
 flask_app = create_base_app(
     __name__,

@@ -116,18 +116,15 @@ def outcome(results: Iterable[Result]) -> Outcome:
 
 def decide(
     kind: Kind,
-    results: Iterable[Result | Verdict],
+    results: Iterable[Result],
     mode: ModerationMode | None,
     settings: Settings | None = None,
 ) -> Status:
     """The status a submission of `kind` gets from its checks' results and its article's mode."""
-    as_results = [
-        r if isinstance(r, Result) else Result(verdict=r, score=0.0, reason="") for r in results
-    ]
     table = policy_table(settings.policy if settings else {})
     columns = table[kind.value]
     column = columns[ANY] if kind is Kind.tip else columns[mode.value if mode else NO_ARTICLE]
-    return column[outcome(as_results)]
+    return column[outcome(results)]
 
 
 _tables: dict[str, Table] = {}
