@@ -70,3 +70,28 @@ class BanTarget(StrEnum):
     email = "email"
     ip = "ip"
     name = "name"
+
+
+class BanEffect(StrEnum):
+    """What a sanction does to a sender's new submissions."""
+
+    ban = "ban"  # rejected on arrival, the ban named
+    premoderate = "premoderate"  # held for a moderator, whatever the checks say
+
+
+class FlagReason(StrEnum):
+    """Why a reader reported a published comment."""
+
+    spam = "spam"
+    abuse = "abuse"
+    off_topic = "off_topic"
+    other = "other"
+
+
+class Premoderation(StrEnum):
+    """Which comments wait for a moderator across the whole site (an admin setting)."""
+
+    off = "off"  # only what the checks and the article's mode hold
+    new_commenters = "new_commenters"  # senders with no published comment yet
+    links = "links"  # comments with a link
+    all = "all"  # every comment

@@ -33,3 +33,7 @@ INTAKE_MAX_REQUEST_BYTES = 256 * 1024
 # Retraining the spam classifier waits until moderators have published or marked as spam at
 # least this many comments (worker.learning); the staff site's model page says so.
 RETRAIN_MIN_DECISIONS = 10
+
+FLAG_TEXT_MAX = 500  # what a reader may add to a report
+NOTE_MAX = 2000  # a moderator's note on a submission
+SEARCH_MAX = 200  # a search term in the staff site's queue

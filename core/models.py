@@ -22,7 +22,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import limits
 from core.db import Base, UTCDateTime, utcnow
-from core.enums import BanTarget, Kind, ListName, ModerationMode, Role, Status, Verdict
+from core.enums import (
+    BanEffect,
+    BanTarget,
+    FlagReason,
+    Kind,
+    ListName,
+    ModerationMode,
+    Role,
+    Status,
+    Verdict,
+)
 
 intpk = Annotated[int, mapped_column(primary_key=True)]
 created_at = Annotated[datetime, mapped_column(UTCDateTime(), default=utcnow)]
@@ -129,6 +139,8 @@ class CheckResult(Base):
         UniqueConstraint("submission_id", "name"),
         # The staff site's per-check figures read the results of a period.
         Index("ix_check_results_created", "created_at"),
+        # The queue's "check that fired" filter: which submissions a check flagged.
+        Index("ix_check_results_name_verdict", "name", "verdict", "submission_id"),
     )
 
     id: Mapped[intpk]
@@ -161,6 +173,10 @@ class StaffUser(Base):
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     created_at: Mapped[created_at]
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Two-factor login: the TOTP secret (base32) once the user has confirmed it, and the last
+    # time step accepted, so that a code cannot be used twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column()
 
     def has_role(self, role: Role) -> bool:
         """Whether this user holds `role` or one above it."""
@@ -232,6 +248,10 @@ class Ban(Base):
     created_at: Mapped[created_at]
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A ban rejects the sender's new submissions; pre-moderation holds them for a person.
+    effect: Mapped[BanEffect] = mapped_column(
+        _enum(BanEffect, "ban_effect"), default=BanEffect.ban, server_default=BanEffect.ban.value
+    )
 
     created_by: Mapped[StaffUser | None] = relationship()
 
@@ -257,3 +277,68 @@ class SpamModel(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(String(limits.REASON_MAX), default="")
     created_at: Mapped[created_at]
+
+
+class Flag(Base):
+    """A reader's report of a published comment: why, and optionally what they added."""
+
+    __tablename__ = "flags"
+    __table_args__ = (
+        # One reader (by network hash) counts once per comment, however often they report it.
+        UniqueConstraint("submission_id", "reporter_hash"),
+        Index("ix_flags_open", "submission_id", "resolved_at"),
+    )
+
+    id: Mapped[intpk]
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    reason: Mapped[FlagReason] = mapped_column(_enum(FlagReason, "flag_reason"))
+    text: Mapped[str] = mapped_column(String(limits.FLAG_TEXT_MAX), default="")
+    # The keyed hash of the reporter's network (core.privacy), never the address.
+    reporter_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[created_at]
+    # Set when a moderator decided the reported comment: kept (flags dismissed) or removed.
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    outcome: Mapped[str | None] = mapped_column(String(20))
+
+
+class Note(Base):
+    """A moderator's note on a submission, for colleagues; never shown to readers."""
+
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_submission", "submission_id", "id"),)
+
+    id: Mapped[intpk]
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    author_label: Mapped[str] = mapped_column(String(limits.EMAIL_MAX))
+    body: Mapped[str] = mapped_column(String(limits.NOTE_MAX))
+    created_at: Mapped[created_at]
+
+
+class Claim(Base):
+    """A soft claim: someone has a submission open. It expires; it never blocks a decision."""
+
+    __tablename__ = "claims"
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    staff_label: Mapped[str] = mapped_column(String(limits.EMAIL_MAX))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SiteSetting(Base):
+    """One setting admins change in the staff site (core.site_settings reads and writes them)."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )

@@ -6,6 +6,7 @@ from alembic import context
 
 from core import models  # noqa: F401  (registers the tables on Base.metadata)
 from core.db import Base, make_engine
+from core.search import excluded_from_schema_comparison
 
 config = context.config
 target_metadata = Base.metadata
@@ -35,6 +36,8 @@ def run_migrations_online() -> None:
             # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            # The full-text search index is made by hand (core.search); autogenerate leaves it be.
+            include_name=lambda name, kind, parent: not excluded_from_schema_comparison(name),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -1,0 +1,107 @@
+"""Full-text search of comments: PostgreSQL's text search, or SQLite's FTS5.
+
+The index is created by a migration (0004) with `install`; `matches` is the WHERE clause a queue
+adds for a search term. Both backends take the same terms the same way: every word must appear,
+each as a word or the start of one ("apag" finds "apagones"). PostgreSQL uses the `simple`
+configuration (no stemming), so that Spanish and English comments are searched alike.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import ColumnElement, Connection, func, literal_column, text
+
+from core import limits
+from core.models import Submission
+
+# Names the schema comparison in the migration tests leaves out: Alembic cannot describe an
+# FTS5 table or an expression index, so they live outside the models. (The SQL below spells
+# them out rather than building strings.)
+FTS_TABLE = "submissions_fts"
+FTS_INDEX = "ix_submissions_body_fts"
+# The words of a search at most; more narrows nothing a moderator needs.
+MAX_WORDS = 8
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# Kept in step with the expression the index is built on: PostgreSQL only uses the index for a
+# query whose expression is the same, constant included (hence a literal, not a parameter).
+_PG_DOCUMENT = func.to_tsvector(
+    literal_column("'simple'::regconfig"), func.coalesce(Submission.body, "")
+)
+
+
+def words(term: str) -> list[str]:
+    """The words of a search term, lower-cased; punctuation and query syntax dropped."""
+    return _WORD.findall(term[: limits.SEARCH_MAX].lower())[:MAX_WORDS]
+
+
+def matches(term: str, dialect: str) -> ColumnElement[bool] | None:
+    """The condition "the submission's text has every word of `term`"; None if it has none."""
+    found = words(term)
+    if not found:
+        return None
+    if dialect == "postgresql":
+        # Each word is letters and digits only, so it cannot carry tsquery operators.
+        query = " & ".join(f"{word}:*" for word in found)
+        return _PG_DOCUMENT.op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"), query))
+    fts_query = " ".join(f'"{word}"*' for word in found)
+    return Submission.id.in_(
+        text("SELECT rowid FROM submissions_fts WHERE submissions_fts MATCH :fts_query").bindparams(
+            fts_query=fts_query
+        )
+    )
+
+
+def install(connection: Connection) -> None:
+    """Create the search index for this backend and fill it from the existing rows.
+
+    On SQLite, run it again after any migration that rebuilds the submissions table (batch
+    mode): a rebuilt table loses its triggers.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text(
+                f"CREATE INDEX IF NOT EXISTS {FTS_INDEX} ON submissions USING gin "
+                "(to_tsvector('simple'::regconfig, coalesce(body, '')))"
+            )
+        )
+        return
+    # An external-content FTS5 table: it stores only the index, the text stays in submissions.
+    # remove_diacritics makes "apagon" find "apagón".
+    statements = [
+        "CREATE VIRTUAL TABLE IF NOT EXISTS submissions_fts USING fts5(body, "
+        "content='submissions', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+        "DROP TRIGGER IF EXISTS submissions_fts_insert",
+        "DROP TRIGGER IF EXISTS submissions_fts_delete",
+        "DROP TRIGGER IF EXISTS submissions_fts_update",
+        "CREATE TRIGGER submissions_fts_insert AFTER INSERT ON submissions BEGIN "
+        "INSERT INTO submissions_fts(rowid, body) VALUES (new.id, new.body); END",
+        "CREATE TRIGGER submissions_fts_delete AFTER DELETE ON submissions BEGIN "
+        "INSERT INTO submissions_fts(submissions_fts, rowid, body) "
+        "VALUES ('delete', old.id, old.body); "
+        "END",
+        "CREATE TRIGGER submissions_fts_update AFTER UPDATE OF body ON submissions BEGIN "
+        "INSERT INTO submissions_fts(submissions_fts, rowid, body) "
+        "VALUES ('delete', old.id, old.body); "
+        "INSERT INTO submissions_fts(rowid, body) VALUES (new.id, new.body); END",
+        "INSERT INTO submissions_fts(submissions_fts) VALUES ('rebuild')",
+    ]
+    for statement in statements:
+        connection.execute(text(statement))
+
+
+def uninstall(connection: Connection) -> None:
+    """Drop the search index (the migration's downgrade)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"DROP INDEX IF EXISTS {FTS_INDEX}"))
+        return
+    for suffix in ("insert", "delete", "update"):
+        connection.execute(text(f"DROP TRIGGER IF EXISTS submissions_fts_{suffix}"))
+    connection.execute(text("DROP TABLE IF EXISTS submissions_fts"))
+
+
+def excluded_from_schema_comparison(name: str | None) -> bool:
+    """Whether a table or index is the search index's (see FTS_TABLE)."""
+    return bool(name) and (str(name).startswith(FTS_TABLE) or name == FTS_INDEX)
