@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, Flask, current_app, redirect, request
-from flask_babel import Babel, get_locale
+from flask import Blueprint, Flask, current_app, g, redirect, request
+from flask_babel import Babel, Domain, get_locale
 from werkzeug.wrappers import Response
 
 from core.urls import local_path
@@ -14,7 +15,31 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 LANGUAGE_COOKIE = "tipline_lang"
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 
+
+class RequestDomain(Domain):
+    """Flask-Babel's message domain, with the request's catalog looked up once per request.
+
+    Flask-Babel finds the catalog again for every message (the locale, its name, a cache key):
+    about 40 µs, and a queue page of 50 rows shows some 500 messages. The catalog is kept where
+    Flask-Babel itself expects it (`babel_translations` on its request namespace), which
+    `force_locale` and `refresh` reset, so switching languages mid-request still works.
+    """
+
+    def get_translations(self) -> Any:
+        namespace = g.get("_flask_babel") if g else None
+        cached = getattr(namespace, "babel_translations", None)
+        if cached is not None:
+            return cached
+        translations = super().get_translations()
+        namespace = g.get("_flask_babel") if g else None
+        if namespace is not None:
+            namespace.babel_translations = translations
+        return translations
+
+
 babel = Babel()
+# Both apps share the domain; the catalog directories come from each app's config.
+babel.domain_instance = RequestDomain()
 bp = Blueprint("language", __name__)
 
 

@@ -89,6 +89,8 @@ class Submission(Base):
         # Reputation and flood checks look up one sender's history by these hashes.
         Index("ix_submissions_email_hash", "email_hash", "created_at"),
         Index("ix_submissions_ip_hash", "ip_hash", "created_at"),
+        # The "All" tab: every status of a kind, newest or oldest first.
+        Index("ix_submissions_kind_created", "kind", "created_at", "id"),
     )
 
     id: Mapped[intpk]
@@ -342,3 +344,20 @@ class SiteSetting(Base):
     updated_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
+
+
+class StatusTally(Base):
+    """A change to how many submissions of a kind are in a status: +1 or -1, or a sum of them.
+
+    Database triggers (core.tallies) add a row for every status change, whatever made it, so
+    the queues' counts are a sum over a short table instead of a count over every submission.
+    Rows are only ever inserted, so concurrent decisions never wait for each other here; a
+    periodic job folds them into one row per (kind, status).
+    """
+
+    __tablename__ = "status_tallies"
+
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    n: Mapped[int] = mapped_column()

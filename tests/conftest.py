@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 from core.config import Settings
 from core.db import Base, make_engine
 from core.migrate import upgrade
+from core.models import StatusTally
 from tests.support import Process, make_settings, new_queue_name, start_beat, start_worker
+from worker import environment
 
 BACKENDS = ("sqlite", "postgresql")
 PG_SERVER = os.environ.get("TIPLINE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -118,6 +120,18 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
+@pytest.fixture(autouse=True)
+def _fresh_knowledge() -> Iterator[None]:
+    """Each test starts with no lists, bans or site settings cached from the one before.
+
+    The checks cache what they read from the database for a few seconds (worker.environment);
+    the tables are emptied between tests, the cache in this process is not.
+    """
+    environment.forget()
+    yield
+    environment.forget()
+
+
 @pytest.fixture(scope="session")
 def _session_settings() -> dict[str, Settings]:
     return {}
@@ -148,6 +162,8 @@ def _clean(engine: Engine, redis_url: str, ratelimit_prefix: str) -> None:
     with Session(engine) as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(delete(table))
+        # Last: deleting submissions made their triggers tally the deletions.
+        session.execute(delete(StatusTally))
         session.commit()
     client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(f"*{ratelimit_prefix}*"):

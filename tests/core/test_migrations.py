@@ -8,8 +8,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from core.db import Base
-from core.search import excluded_from_schema_comparison
 from core.migrate import alembic_config
+from core.search import excluded_from_schema_comparison
 
 
 def test_there_is_a_single_head() -> None:
@@ -24,8 +24,8 @@ def test_migrated_schema_matches_the_models(engine: Engine) -> None:
             connection,
             opts={
                 "compare_type": True,
-                "include_name": lambda name, kind, parent: not excluded_from_schema_comparison(
-                    name
+                "include_name": lambda name, kind, parent: (
+                    not excluded_from_schema_comparison(name)
                 ),
             },
         )
