@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -26,7 +26,7 @@ from core.enums import Kind, Role, Status
 from core.models import AuditEvent, StaffUser, Submission
 from core.transitions import ALLOWED, STAFF, StaleVersion, TransitionError, change_status
 from moderation.access import current_staff, ensure_role
-from moderation.decisions import Render, stale_message
+from moderation.decisions import Render, json_refusal, stale_message, wants_json
 from moderation.display import status_label
 from moderation.review import get_submission
 from moderation.submissions import render_submission
@@ -162,10 +162,13 @@ def _undo(
 ) -> ResponseReturnValue:
     form = UndoForm()
     if not form.validate_on_submit():
+        if wants_json():
+            return jsonify({"error": _("The undo could not be read; reload the page.")}), 400
         abort(400)
     submission = get_submission(db.session, kind, submission_id)
     if submission is None:
         abort(404)
+    refuse = json_refusal if wants_json() else render
     try:
         to = undo(
             db.session,
@@ -176,9 +179,9 @@ def _undo(
             reason=(form.reason.data or "").strip(),
         )
     except StaleVersion as stale:
-        return render(_reload(kind, submission_id), stale_message(stale), 409)
+        return refuse(_reload(kind, submission_id), stale_message(stale), 409)
     except TransitionError:  # the offer was checked against ALLOWED; only a race lands here
-        return render(
+        return refuse(
             _reload(kind, submission_id), _("This decision can no longer be undone."), 409
         )
     if to is None:
@@ -186,7 +189,16 @@ def _undo(
             "You can only undo your own decisions, within %(minutes)d minutes.",
             minutes=UNDO_WINDOW // timedelta(minutes=1),
         )
-        return render(_reload(kind, submission_id), message, 403)
+        return refuse(_reload(kind, submission_id), message, 403)
+    if wants_json():
+        body = {
+            "ok": True,
+            "message": undone_message(kind, to),
+            "status": to.value,
+            "status_label": status_label(to),
+            "version": submission.version,
+        }
+        return jsonify(body)
     flash(undone_message(kind, to), "success")
     return redirect(url_for(show_endpoint, submission_id=submission_id), code=303)
 
