@@ -1,10 +1,13 @@
-"""Banning a commenter from a comment's page, and the list of bans with their "Lift" buttons.
+"""Sanctioning a commenter from a comment's page, and the list of sanctions with "Lift" buttons.
 
-A ban names the sender by what the comment stored: its e-mail hash, its network hash, or its
-display name (folded as worker.checks.reputation matches it). Addresses are never shown or
-stored, only the keyed hashes the public site already kept. The worker reads bans again every
-settings.knowledge_ttl_seconds; from then on the reputation check rejects the sender's new
-submissions and names the ban. Every ban and every lift writes an audit row.
+A sanction (a Ban row) names the sender by what the comment stored: its e-mail hash, its network
+hash, or its display name (folded as worker.checks.reputation matches it). Addresses are never
+shown or stored, only the keyed hashes the public site already kept. Its effect is a ban (the
+sender's new submissions go to spam, the ban named) or pre-moderation (they wait for a person,
+whatever the checks say). A ban may also reject every pending, published or reported comment of
+the sender (by e-mail or network hash). The worker reads sanctions again every
+settings.knowledge_ttl_seconds. Every sanction, every lift and every comment rejected with a
+ban writes an audit row.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -26,8 +30,9 @@ from wtforms.validators import AnyOf, DataRequired, Length
 
 from core import limits
 from core.db import db, utcnow
-from core.enums import BanTarget, Kind, Role
+from core.enums import BanEffect, BanTarget, Kind, Role, Status
 from core.models import AuditEvent, Ban, StaffUser, Submission
+from core.transitions import Change, change_many
 from moderation.access import current_staff, ensure_role
 from moderation.review import get_submission
 from moderation.submissions import render_submission
@@ -55,6 +60,23 @@ TARGET_LABELS = {
     BanTarget.name: _l("Display name"),
 }
 
+EFFECT_LABELS = {
+    BanEffect.ban: _l("Ban"),
+    BanEffect.premoderate: _l("Pre-moderation"),
+}
+
+# The audit actions of making and lifting a sanction, by its effect.
+MADE_ACTION = {BanEffect.ban: "ban", BanEffect.premoderate: "premoderate"}
+LIFTED_ACTION = {BanEffect.ban: "unban", BanEffect.premoderate: "unpremoderate"}
+# The audit action of a comment rejected along with its sender's ban.
+REJECTED_ACTION = "ban_reject"
+# What "reject all" takes back: what readers can see or moderators have yet to decide.
+REJECTABLE = (Status.pending, Status.published, Status.reported)
+# What "reject all" finds the sender's comments by: a name is no identity.
+REJECT_BY = (BanTarget.email, BanTarget.ip)
+# The bans list's filter: which bans it shows.
+STATES = ("all", "active", "ended")
+
 
 class BanForm(FlaskForm):
     """What to ban a comment's sender by, why, and for how long."""
@@ -62,6 +84,11 @@ class BanForm(FlaskForm):
     email = BooleanField(_l("E-mail address"))
     ip = BooleanField(_l("Network"))
     name = BooleanField(_l("Display name"))
+    # Rendered as radio buttons by the template.
+    effect = StringField(
+        _l("What to do"), default=BanEffect.ban.value, validators=[AnyOf(list(BanEffect))]
+    )
+    reject_all = BooleanField(_l("Also reject all of this author's pending and published comments"))
     reason = TextAreaField(
         _l("Reason"),
         validators=[
@@ -94,6 +121,16 @@ class BanPanel:
     active: list[Ban]
     # The durations offered: (form value, label).
     durations: list[tuple[str, str]]
+    # The effects offered: (form value, label).
+    effects: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Sanctioned:
+    """What ban_sender did: the new Ban rows, and how many comments it rejected."""
+
+    made: list[Ban]
+    rejected: int = 0
 
 
 # --- the rules, callable without a request ------------------------------------------------------
@@ -134,18 +171,28 @@ def ban_sender(
     reason: str,
     days: int | None,
     actor: StaffUser,
-) -> list[Ban]:
-    """Ban a comment's sender by `targets`, committed with one audit row; the new bans.
+    *,
+    effect: BanEffect = BanEffect.ban,
+    reject_all: bool = False,
+) -> Sanctioned:
+    """Ban (or pre-moderate) a comment's sender by `targets`, with one audit row; committed.
 
-    A target the sender is already banned by is left as it is. ValueError for a target the
-    comment does not have.
+    A target the sender is already sanctioned by with this effect is left as it is. With
+    `reject_all` (bans only), the sender's pending, published and reported comments found by
+    the chosen e-mail or network hash are rejected too, in the same transaction. ValueError for
+    a target the comment does not have, or a `reject_all` that cannot apply.
     """
     values = sender_targets(submission)
     chosen = list(dict.fromkeys(targets))
     missing = [t.value for t in chosen if t not in values]
     if missing:
         raise ValueError(f"submission {submission.id} has no {', '.join(missing)} to ban")
-    already = {(ban.target, ban.value) for ban in active_bans(session, values)}
+    by = {target: values[target] for target in chosen if target in REJECT_BY}
+    if reject_all and (effect is not BanEffect.ban or not by):
+        raise ValueError("reject_all needs a ban by e-mail or network")
+    already = {
+        (ban.target, ban.value) for ban in active_bans(session, values) if ban.effect is effect
+    }
     now = utcnow()
     made = [
         Ban(
@@ -156,17 +203,55 @@ def ban_sender(
             created_by_id=actor.id,
             created_at=now,
             expires_at=now + timedelta(days=days) if days else None,
+            effect=effect,
         )
         for target in chosen
         if (target, values[target]) not in already
     ]
+    length = f"{days} days" if days else "permanent"
     if made:
         session.add_all(made)
         what = ", ".join(ban.target.value for ban in made)
-        length = f"{days} days" if days else "permanent"
-        _audit(session, actor, "ban", submission.id, f"{what} ({length}): {reason}", now)
+        action = MADE_ACTION[effect]
+        _audit(session, actor, action, submission.id, f"{what} ({length}): {reason}", now)
+    rejected = 0
+    if reject_all:
+        # Each rejected comment's audit row names the ban it came with.
+        why = f"ban ({', '.join(t.value for t in by)}, {length}): {reason}"
+        rejected = reject_senders_comments(session, by, actor, why)
     session.commit()
-    return made
+    return Sanctioned(made, rejected)
+
+
+def reject_senders_comments(
+    session: Session, values: dict[BanTarget, str], actor: StaffUser, reason: str
+) -> int:
+    """Reject the pending, published and reported comments with one of `values` (e-mail or
+    network hash), each with an audit row; how many. The caller commits.
+
+    A comment someone else decided meanwhile lost the race and is left as they decided it.
+    """
+    matches = [
+        Submission.email_hash == value if target is BanTarget.email else Submission.ip_hash == value
+        for target, value in values.items()
+        if target in REJECT_BY
+    ]
+    if not matches:
+        return 0
+    rows = session.execute(
+        select(Submission.id, Submission.status, Submission.version)
+        .where(
+            Submission.kind == Kind.comment,
+            Submission.status.in_(REJECTABLE),
+            or_(*matches),
+        )
+        .order_by(Submission.id)
+    ).all()
+    changes = [
+        Change(row.id, Kind.comment, row.status, Status.rejected, row.version) for row in rows
+    ]
+    made = change_many(session, changes, actor=actor, reason=reason, action=REJECTED_ACTION)
+    return len(made)
 
 
 def lift_ban(session: Session, ban_id: int, actor: StaffUser | None) -> Ban | None:
@@ -177,13 +262,14 @@ def lift_ban(session: Session, ban_id: int, actor: StaffUser | None) -> Ban | No
     if ban.lifted_at is None:
         now = utcnow()
         ban.lifted_at = now
-        _audit(session, actor, "unban", ban.submission_id, f"{ban.target.value}: {ban.reason}", now)
+        action = LIFTED_ACTION[ban.effect]
+        _audit(session, actor, action, ban.submission_id, f"{ban.target.value}: {ban.reason}", now)
         session.commit()
     return ban
 
 
 def list_bans(session: Session) -> tuple[list[Ban], list[Ban]]:
-    """The bans in force, and the latest that ended (lifted or expired), newest first."""
+    """The sanctions in force, and the latest that ended (lifted or expired), newest first."""
     now = utcnow()
     query = select(Ban).options(joinedload(Ban.created_by)).order_by(Ban.id.desc())
     active = list(session.scalars(query.where(in_force(now))).all())
@@ -218,8 +304,9 @@ def ban_panel(submission: Submission) -> BanPanel:
     """The "Ban this sender" section of a comment's page (the form as posted, after an error)."""
     values = sender_targets(submission)
     active = active_bans(db.session, values)
-    banned = {ban.target for ban in active}
-    # What the sender is already banned by is listed, not offered again.
+    # What the sender is already banned by is listed, not offered again (what they are only
+    # pre-moderated by is: a ban can follow).
+    banned = {ban.target for ban in active if ban.effect is BanEffect.ban}
     shown = {
         target: value if target is BanTarget.name else _short(value)
         for target, value in values.items()
@@ -227,7 +314,8 @@ def ban_panel(submission: Submission) -> BanPanel:
     }
     form: BanForm = g.get("ban_form") or ban_form(formdata=None)
     durations = [(value, str(label)) for value, label in DURATION_LABELS.items()]
-    return BanPanel(form, shown, active, durations)
+    effects = [(effect.value, str(label)) for effect, label in EFFECT_LABELS.items()]
+    return BanPanel(form, shown, active, durations, effects)
 
 
 def _short(digest: str) -> str:
@@ -238,6 +326,11 @@ def _short(digest: str) -> str:
 def ban_target_label(target: BanTarget) -> str:
     """What a ban names, in the reader's language."""
     return str(TARGET_LABELS[target])
+
+
+def ban_effect_label(effect: BanEffect) -> str:
+    """What a sanction does, in the reader's language."""
+    return str(EFFECT_LABELS[effect])
 
 
 def ban_shown_value(ban: Ban) -> str:
@@ -251,6 +344,7 @@ def template_helpers() -> dict[str, Any]:
     return {
         "ban_panel": ban_panel,
         "ban_target_label": ban_target_label,
+        "ban_effect_label": ban_effect_label,
         "ban_shown_value": ban_shown_value,
     }
 
@@ -273,33 +367,58 @@ def ban(submission_id: int) -> ResponseReturnValue:
     form = ban_form()
     offered = sender_targets(submission)
     chosen = [target for target in offered if form[target.value].data]
-    if not form.validate_on_submit() or not chosen:
-        if not chosen:
-            form.form_errors.append(_("Choose what to ban the sender by."))
+    valid = form.validate_on_submit()
+    effect = BanEffect(form.effect.data) if form.effect.data in list(BanEffect) else None
+    reject_all = bool(form.reject_all.data)
+    if not chosen:
+        form.form_errors.append(_("Choose what to ban the sender by."))
+    elif reject_all and effect is BanEffect.premoderate:
+        form.reject_all.errors = [_("Comments are rejected with a ban, not with pre-moderation.")]
+    elif reject_all and not any(target in REJECT_BY for target in chosen):
+        form.reject_all.errors = [
+            _("To reject their comments, ban by e-mail address or network: a name is no identity.")
+        ]
+    if not valid or effect is None or form.form_errors or form.reject_all.errors:
         g.ban_form = form
         return render_submission(
             submission, _("The sender was not banned: see the form below."), 400
         )
-    made = ban_sender(
+    done = ban_sender(
         db.session,
         submission,
         chosen,
         (form.reason.data or "").strip(),
         DURATIONS[form.duration.data or "7"],
         current_staff(),
+        effect=effect,
+        reject_all=reject_all,
     )
-    if made:
-        flash(_("Banned: new submissions from this sender will be rejected."), "success")
-    else:
-        flash(_("This sender was already banned by that."), "info")
+    flash(_done_message(effect, done, reject_all), "success" if done.made else "info")
     return redirect(url_for("submissions.show", submission_id=submission_id), code=303)
+
+
+def _done_message(effect: BanEffect, done: Sanctioned, reject_all: bool) -> str:
+    if effect is BanEffect.premoderate:
+        if not done.made:
+            return _("This sender was already in pre-moderation by that.")
+        return _("In pre-moderation: new submissions from this sender will wait for a moderator.")
+    if reject_all:
+        return ngettext(
+            "Banned; %(num)d comment rejected.", "Banned; %(num)d comments rejected.", done.rejected
+        )
+    if not done.made:
+        return _("This sender was already banned by that.")
+    return _("Banned: new submissions from this sender will go to Spam.")
 
 
 @bp.get("/bans")
 def index() -> ResponseReturnValue:
-    """The bans in force, with a "Lift" button each, and the ones that ended."""
+    """The sanctions in force, with a "Lift" button each, and the ones that ended (or either)."""
+    state = request.args.get("state", "all")
+    if state not in STATES:
+        abort(400, _("Show all, active or ended bans."))
     active, ended = list_bans(db.session)
-    return render_template("bans.html", active=active, ended=ended)
+    return render_template("bans.html", active=active, ended=ended, state=state)
 
 
 @bp.post("/bans/<int:ban_id>/lift")

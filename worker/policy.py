@@ -13,7 +13,7 @@ Then a table per kind and article mode ("none" for a comment with no article, "a
 gives the status. The defaults:
 
     comment     post       pre        closed     none
-    banned      rejected   rejected   rejected   rejected
+    banned      spam       spam       spam       spam
     spam        spam       spam       spam       spam
     error       pending    pending    pending    pending
     suspect     pending    pending    pending    pending
@@ -68,7 +68,8 @@ _HELD = {"error": Status.pending, "suspect": Status.pending}
 DEFAULT: Table = {
     Kind.comment.value: {
         mode: _column(
-            banned=Status.rejected,
+            # To Spam, where moderators look for what the checks caught, the ban named.
+            banned=Status.spam,
             spam=Status.spam,
             **_HELD,
             trusted=Status.published if mode in {"post", "pre"} else Status.pending,

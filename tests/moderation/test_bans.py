@@ -108,7 +108,7 @@ def test_the_comment_page_offers_what_the_sender_can_be_banned_by(
 ) -> None:
     login(client, "mod@example.org")
     html = client.get(f"/submissions/{comment.id}").text
-    assert "Ban this sender" in html
+    assert "Ban or pre-moderate this sender" in html
     for box in ("ban-email", "ban-ip", "ban-name"):
         assert f'name="{box}"' in html
     # Enough of a hash to tell senders apart; never the whole hash, and never an address.
@@ -132,7 +132,7 @@ def test_only_what_the_comment_has_is_offered(
     assert _bans(session) == []
 
 
-def test_banning_from_the_page_rejects_the_senders_next_comment(
+def test_banning_from_the_page_sends_the_senders_next_comment_to_spam(
     client: FlaskClient,
     moderator: StaffUser,
     session: Session,
@@ -147,8 +147,8 @@ def test_banning_from_the_page_rejects_the_senders_next_comment(
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/submissions/{comment.id}")
     page = client.get(f"/submissions/{comment.id}").text
-    assert "Banned: new submissions from this sender will be rejected." in page
-    assert "This sender is banned:" in page
+    assert "Banned: new submissions from this sender will go to Spam." in page
+    assert "In force for this sender:" in page
 
     [ban] = _bans(session)
     assert (ban.target, ban.value, ban.reason) == (
@@ -163,9 +163,11 @@ def test_banning_from_the_page_rejects_the_senders_next_comment(
         ("mod@example.org", comment.id, "email (7 days): anuncios de remesas")
     ]
 
-    assert _checked(session, settings, article) == (
-        Status.rejected,
-        "sender banned (e-mail): anuncios de remesas",
+    status, reason = _checked(session, settings, article)
+    assert status is Status.spam
+    assert reason == (
+        "sender banned (e-mail): anuncios de remesas"
+        f" (by mod@example.org, until {ban.expires_at:%Y-%m-%d %H:%M} UTC)"
     )
 
 
@@ -299,7 +301,7 @@ def test_tips_have_no_ban_form(
     make_staff("editor@example.org", Role.editor)
     tip_id = add_tip(session, settings)
     login(client, "editor@example.org")
-    assert "Ban this sender" not in client.get(f"/tips/{tip_id}").text
+    assert "Ban or pre-moderate this sender" not in client.get(f"/tips/{tip_id}").text
     token = token_from(client, "/bans")
     response = client.post(
         f"/submissions/{tip_id}/ban",

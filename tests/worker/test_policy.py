@@ -127,7 +127,8 @@ SUSPECT = Result(V.suspect, 0.5, "hmm")
 @pytest.mark.parametrize(
     ("kind", "results", "mode", "status"),
     [
-        (Kind.comment, [OK, BANNED], POST, Status.rejected),
+        (Kind.comment, [OK, BANNED], POST, Status.spam),
+        (Kind.comment, [OK, BANNED], PRE, Status.spam),
         (Kind.tip, [OK, BANNED], None, Status.spam),
         (Kind.comment, [OK, TRUSTED], PRE, Status.published),
         (Kind.comment, [OK, TRUSTED], CLOSED, Status.pending),
@@ -138,6 +139,14 @@ def test_bans_and_trust(
     kind: Kind, results: list[Result], mode: ModerationMode | None, status: Status
 ) -> None:
     assert decide(kind, results, mode) is status
+
+
+def test_a_banned_comment_can_still_be_rejected_by_configuration() -> None:
+    settings = Settings.from_env(
+        {"TIPLINE_POLICY": '{"comment": {"post": {"banned": "rejected"}}}'}
+    )
+    assert decide(Kind.comment, [OK, BANNED], POST, settings) is Status.rejected
+    assert decide(Kind.comment, [OK, BANNED], PRE, settings) is Status.spam
 
 
 def test_the_table_takes_overrides_from_the_environment() -> None:

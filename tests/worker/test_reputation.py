@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -13,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from core.config import Settings
 from core.db import utcnow
-from core.enums import BanTarget, Kind, ModerationMode, Status, Verdict
-from core.models import Article, Ban, CheckResult, Submission
+from core.enums import BanEffect, BanTarget, Kind, ModerationMode, Role, Status, Verdict
+from core.models import Article, Ban, CheckResult, StaffUser, Submission
 from tests.worker.conftest import add_tip, inspect
 from worker import environment
 from worker.checking import check_submission
-from worker.checks.base import Action, Bans, Content, Env, Standing
+from worker.checks.base import Action, Bans, Content, Env, Sanction, Standing
 from worker.checks.reputation import ReputationCheck, name_key
 from worker.policy import decide
 
@@ -101,8 +102,8 @@ def _history(
             )
 
 
-def _ban(session: Session, target: BanTarget, value: str, reason: str, **when: datetime) -> None:
-    session.add(Ban(target=target, value=value, reason=reason, **when))
+def _ban(session: Session, target: BanTarget, value: str, reason: str, **fields: Any) -> None:
+    session.add(Ban(target=target, value=value, reason=reason, **fields))
     session.commit()
 
 
@@ -119,21 +120,40 @@ def _reputation(session: Session, submission_id: int) -> CheckResult:
 # --- bans --------------------------------------------------------------------------------------
 
 
-def test_a_banned_e_mail_hash_gets_the_comment_rejected_with_the_ban_named(
+def test_a_banned_e_mail_hash_sends_the_comment_to_spam_with_the_ban_named(
     session: Session, engine: Engine, checked: Settings
 ) -> None:
     _ban(session, BanTarget.email, ANA, "anuncios de remesas")
     submission_id = _comment(session, _article(session, ModerationMode.post))
 
-    assert check_submission(session, submission_id, checked) is Status.rejected
+    assert check_submission(session, submission_id, checked) is Status.spam
 
     row = _reputation(session, submission_id)
     assert (row.verdict, row.score) == (Verdict.spam, 1.0)
-    assert row.reason % row.reason_params == "sender banned (e-mail): anuncios de remesas"
-    assert inspect(engine, submission_id).audit == [("system", "received", "rejected")]
+    assert row.reason % row.reason_params == (
+        "sender banned (e-mail): anuncios de remesas (by ?, for good)"
+    )
+    assert inspect(engine, submission_id).audit == [("system", "received", "spam")]
 
 
-def test_a_banned_network_or_name_is_rejected_too(
+def test_a_ban_names_who_made_it_and_until_when(
+    session: Session, engine: Engine, checked: Settings
+) -> None:
+    moderator = StaffUser(email="mod@example.org", password_hash="x", role=Role.moderator)
+    session.add(moderator)
+    session.commit()
+    until = datetime(2099, 3, 1, 12, 30, tzinfo=UTC)
+    _ban(session, BanTarget.ip, NETWORK, "flood", expires_at=until, created_by_id=moderator.id)
+    submission_id = _comment(session, _article(session, ModerationMode.pre))
+
+    assert check_submission(session, submission_id, checked) is Status.spam
+    row = _reputation(session, submission_id)
+    assert row.reason % row.reason_params == (
+        "sender banned (network): flood (by mod@example.org, until 2099-03-01 12:30 UTC)"
+    )
+
+
+def test_a_banned_network_or_name_goes_to_spam_too(
     session: Session, engine: Engine, checked: Settings
 ) -> None:
     article = _article(session, ModerationMode.post)
@@ -143,12 +163,14 @@ def test_a_banned_network_or_name_is_rejected_too(
     # The name as typed differs in case, accents and spaces: it is one name all the same.
     by_name = _comment(session, article, email_hash=None, ip_hash=None, name="  TROLL  habanero")
 
-    assert check_submission(session, by_network, checked) is Status.rejected
-    assert check_submission(session, by_name, checked) is Status.rejected
+    assert check_submission(session, by_network, checked) is Status.spam
+    assert check_submission(session, by_name, checked) is Status.spam
     network = _reputation(session, by_network)
-    assert network.reason % network.reason_params == "sender banned (network): flood"
+    assert (
+        network.reason % network.reason_params == "sender banned (network): flood (by ?, for good)"
+    )
     name = _reputation(session, by_name)
-    assert name.reason % name.reason_params == "sender banned (name): insultos"
+    assert name.reason % name.reason_params == "sender banned (name): insultos (by ?, for good)"
 
 
 def test_lifted_and_expired_bans_no_longer_apply(
@@ -172,11 +194,84 @@ def test_a_tip_is_never_lost_to_a_commenters_name_ban(
 
 def test_a_tip_from_a_banned_sender_goes_to_spam() -> None:
     # The public site keeps no hashes of tipsters today; were one banned, the tip goes to spam.
-    env = Env.of(BASE, bans=Bans(emails={ANA: "acoso"}))
+    env = Env.of(BASE, bans=Bans(emails={ANA: Sanction("acoso")}))
     tip = Content(kind=Kind.tip, text="Un dato", email_hash=ANA)
     outcome = ReputationCheck().run(tip, env)
     assert outcome.action is Action.reject
     assert decide(Kind.tip, [outcome], None) is Status.spam
+
+
+# --- pre-moderation ----------------------------------------------------------------------------
+
+
+def test_a_pre_moderated_sender_waits_even_on_a_post_moderated_article(
+    session: Session, engine: Engine, checked: Settings
+) -> None:
+    _ban(session, BanTarget.email, ANA, "tono agresivo", effect=BanEffect.premoderate)
+    submission_id = _comment(session, _article(session, ModerationMode.post))
+
+    assert check_submission(session, submission_id, checked) is Status.pending
+    row = _reputation(session, submission_id)
+    assert (row.verdict, row.score) == (Verdict.suspect, 0.5)
+    assert row.reason % row.reason_params == (
+        "sender is in pre-moderation: tono agresivo (by ?, for good)"
+    )
+    assert inspect(engine, submission_id).audit == [("system", "received", "pending")]
+
+
+def test_trust_does_not_override_pre_moderation(
+    session: Session, engine: Engine, checked: Settings
+) -> None:
+    _history(session, ANA, published=10, rejected=0)
+    _ban(session, BanTarget.ip, NETWORK, "vigilar", effect=BanEffect.premoderate)
+    submission_id = _comment(session, _article(session, ModerationMode.pre))
+
+    assert check_submission(session, submission_id, checked) is Status.pending
+    row = _reputation(session, submission_id)
+    assert row.reason % row.reason_params == "sender is in pre-moderation: vigilar (by ?, for good)"
+
+
+def test_a_ban_wins_over_a_pre_moderation(
+    session: Session, engine: Engine, checked: Settings
+) -> None:
+    article = _article(session, ModerationMode.post)
+    _ban(session, BanTarget.email, ANA, "vigilar", effect=BanEffect.premoderate)
+    _ban(session, BanTarget.ip, NETWORK, "spam de remesas")
+    # The same hash both pre-moderated and banned: the ban applies.
+    _ban(session, BanTarget.email, BETO, "vigilar", effect=BanEffect.premoderate)
+    _ban(session, BanTarget.email, BETO, "spam")
+    first = _comment(session, article)
+    second = _comment(session, article, email_hash=BETO, ip_hash=None)
+
+    assert check_submission(session, first, checked) is Status.spam
+    assert check_submission(session, second, checked) is Status.spam
+    row = _reputation(session, first)
+    assert row.reason % row.reason_params == (
+        "sender banned (network): spam de remesas (by ?, for good)"
+    )
+
+
+def test_a_lifted_pre_moderation_no_longer_holds(
+    session: Session, engine: Engine, checked: Settings
+) -> None:
+    _ban(
+        session,
+        BanTarget.email,
+        ANA,
+        "vigilar",
+        effect=BanEffect.premoderate,
+        lifted_at=utcnow() - timedelta(minutes=1),
+    )
+    submission_id = _comment(session, _article(session, ModerationMode.post))
+    assert check_submission(session, submission_id, checked) is Status.published
+
+
+def test_a_pre_moderated_tipster_is_still_read() -> None:
+    env = Env.of(BASE, bans=Bans(emails={ANA: Sanction("vigilar", BanEffect.premoderate)}))
+    tip = Content(kind=Kind.tip, text="Un dato", email_hash=ANA)
+    outcome = ReputationCheck().run(tip, env)
+    assert (outcome.verdict, outcome.action) == (Verdict.suspect, Action.none)
+    assert decide(Kind.tip, [outcome], None) is Status.new
 
 
 # --- trust -------------------------------------------------------------------------------------
