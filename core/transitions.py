@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core import limits
 from core.db import utcnow
 from core.enums import Kind, Status
-from core.models import AuditEvent, StaffUser, Submission
+from core.models import AuditEvent, Flag, StaffUser, Submission
 
 S = Status
 
@@ -209,6 +209,8 @@ def _apply(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
+    if change.frm == S.reported:
+        _resolve_flags(session, change, actor, now)
     return AuditEvent(
         at=now,
         actor_id=actor.id if actor else None,
@@ -218,6 +220,21 @@ def _apply(
         from_status=change.frm.value,
         to_status=change.to.value,
         reason=reason[: limits.REASON_MAX],
+    )
+
+
+def _resolve_flags(
+    session: Session, change: Change, actor: StaffUser | None, now: datetime
+) -> None:
+    # A decision on a reported comment answers its open flags: kept (dismissed) or removed.
+    # Here, so that a single decision, a bulk action and an undo all resolve them; flags
+    # readers add after a "keep" are new, open ones: only they count towards the threshold.
+    outcome = "kept" if change.to == S.published else S(change.to).value
+    session.execute(
+        update(Flag)
+        .where(Flag.submission_id == change.submission_id, Flag.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by_id=actor.id if actor else None, outcome=outcome)
+        .execution_options(synchronize_session=False)
     )
 
 

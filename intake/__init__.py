@@ -12,7 +12,7 @@ from core.app import create_base_app
 from core.config import Settings
 from core.ratelimit import PostLimit, limit_posts
 from core.text import linkify, paragraphs
-from intake import articles, receipts, tips
+from intake import articles, flags, receipts, tips
 from intake.web import IntakeRequest
 
 
@@ -62,5 +62,5 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """The public routes; the language switch and /healthz come from core."""
-    for blueprint in (articles.bp, tips.bp, receipts.bp):
+    for blueprint in (articles.bp, tips.bp, receipts.bp, flags.bp):
         app.register_blueprint(blueprint)

@@ -6,11 +6,20 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms import EmailField, RadioField, StringField, TextAreaField
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from core import limits
-from core.enums import Kind
+from core.enums import FlagReason, Kind
+from core.flags import REASON_LABELS
 from core.text import clean_line, clean_text
 
 TOO_LONG = _l("Use at most %(max)d characters (you wrote %(length)d).")
@@ -113,4 +122,28 @@ class TipForm(HoneypotForm):
         _l("Your name (optional)"),
         filters=[one_line],
         validators=[Optional(), Readable(), Length(max=limits.NAME_MAX, message=TOO_LONG)],
+    )
+
+
+CHOOSE_REASON = _l("Choose why you are reporting this comment.")
+
+
+class FlagForm(HoneypotForm):
+    """A reader's report of a published comment: a reason, and optionally a few words."""
+
+    # Choices are checked by AnyOf, not by the field, so that a missing or forged value gets
+    # one clear message rather than two.
+    reason = RadioField(
+        _l("Why are you reporting this comment?"),
+        choices=[(reason.value, label) for reason, label in REASON_LABELS.items()],
+        validate_choice=False,
+        validators=[
+            InputRequired(message=CHOOSE_REASON),
+            AnyOf([r.value for r in FlagReason], message=CHOOSE_REASON),
+        ],
+    )
+    text = TextAreaField(
+        _l("Anything to add? (optional)"),
+        filters=[multiline],
+        validators=[Optional(), Readable(), Length(max=limits.FLAG_TEXT_MAX, message=TOO_LONG)],
     )

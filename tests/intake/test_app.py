@@ -22,6 +22,10 @@ def test_the_public_site_has_no_staff_routes_and_no_way_to_read_tips(intake_app:
         ("/tip", "GET"),
         ("/tip", "POST"),
         ("/receipts/<ref>", "GET"),
+        # Readers' reports of a published comment (intake.flags).
+        ("/articles/<slug>/comments/<int:comment_id>/report", "GET"),
+        ("/articles/<slug>/comments/<int:comment_id>/report", "POST"),
+        ("/articles/<slug>/comments/<int:comment_id>/report/thanks", "GET"),
         ("/healthz", "GET"),
         ("/language/<code>", "GET"),
         ("/static/<path:filename>", "GET"),
