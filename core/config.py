@@ -36,6 +36,8 @@ DEFAULT_CHECKS = (
     "flood",
     "reputation",
     "classifier",
+    # The admins' site-wide pre-moderation (core.site_settings); "off" by default.
+    "premoderation",
 )
 
 DEFAULT_SHORTENERS = (

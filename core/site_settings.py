@@ -42,9 +42,9 @@ _TYPES = {f.name: type(getattr(DEFAULTS, f.name)) for f in fields(SiteSettings)}
 
 def load(session: Session) -> SiteSettings:
     """The current settings: stored values over the defaults (unknown or bad values ignored)."""
-    stored: dict[str, Any] = dict(
-        session.execute(select(SiteSetting.key, SiteSetting.value)).tuples().all()
-    )
+    stored: dict[str, Any] = {
+        key: value for key, value in session.execute(select(SiteSetting.key, SiteSetting.value))
+    }
     values: dict[str, Any] = {}
     for name, kind in _TYPES.items():
         if name not in stored:

@@ -6,12 +6,20 @@ from flask import Flask, abort, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from core.db import db
 from core.enums import Role
 from core.models import StaffUser
+from core.site_settings import load as load_site_settings
 
 # The only endpoints anyone may reach without logging in. Everything else, including routes
 # added later and addresses that match no route, sends a logged-out visitor to the login page.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "language.switch", "health.healthz"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "auth.login_code", "static", "language.switch", "health.healthz"}
+)
+# All a staff member may reach while admins require two-factor login and they have none yet.
+TWO_FACTOR_SETUP_ENDPOINTS = frozenset(
+    {"two_factor.account", "two_factor.enable", "auth.logout", "static", "language.switch"}
+)
 
 
 def require_login() -> ResponseReturnValue | None:
@@ -20,11 +28,19 @@ def require_login() -> ResponseReturnValue | None:
         return None
     if current_user.is_authenticated and current_user.is_active:
         g.staff = current_user.user
+        if request.endpoint not in TWO_FACTOR_SETUP_ENDPOINTS and must_set_up_two_factor(g.staff):
+            return redirect(url_for("two_factor.account"), code=303)
         return None
     target = None
     if request.method == "GET":
         target = request.full_path.rstrip("?")
     return redirect(url_for("auth.login", next=target), code=303)
+
+
+def must_set_up_two_factor(staff: StaffUser) -> bool:
+    """Whether admins require two-factor login and `staff` has not set it up yet."""
+    # Only those without a second factor pay for reading the setting.
+    return not staff.totp_secret and load_site_settings(db.session).require_totp
 
 
 def init_access(app: Flask) -> None:

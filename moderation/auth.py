@@ -30,6 +30,15 @@ from core.staff import authenticate, normalise_email
 from core.transitions import UNKNOWN_ACCOUNT
 from core.urls import local_path
 from moderation.forms import LoginForm
+from moderation.two_factor import (
+    CODE_ENDPOINTS,
+    PENDING_KEY,
+    PENDING_TRIES,
+    CodeForm,
+    accept_code,
+    pending_login,
+    start_second_step,
+)
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -84,7 +93,8 @@ login_manager._session_identifier_generator = _session_identifier
 def init_auth(app: Flask, settings: Settings) -> None:
     """Attach Flask-Login and the login rate limit to `app`."""
     login_manager.init_app(app, add_context_processor=False)
-    # Only the login POST is limited: it is what a password guesser sends.
+    # Only the login POSTs are limited: the password and two-factor codes are what a guesser
+    # sends (one budget for both, so that guessing codes is no cheaper than passwords).
     limit_posts(
         app,
         PostLimit(
@@ -94,19 +104,22 @@ def init_auth(app: Flask, settings: Settings) -> None:
             scope="login",
             setting="TIPLINE_LOGIN_RATE_LIMIT",
         ),
-        applies=lambda: request.endpoint == "auth.login",
+        applies=lambda: request.endpoint == "auth.login" or request.endpoint in CODE_ENDPOINTS,
     )
 
 
-def record_login(session: Session, user: StaffUser) -> None:
+def record_login(session: Session, user: StaffUser, second_factor: bool = False) -> None:
     """Note a successful login on the account and in the audit log; commit."""
     now = utcnow()
     user.last_login_at = now
-    session.add(AuditEvent(at=now, actor_id=user.id, actor_label=user.email, action="login"))
+    how = "password and two-factor code" if second_factor else "password only"
+    session.add(
+        AuditEvent(at=now, actor_id=user.id, actor_label=user.email, action="login", reason=how)
+    )
     session.commit()
 
 
-def record_failed_login(session: Session, email: str) -> None:
+def record_failed_login(session: Session, email: str, reason: str = "") -> None:
     """Audit a failed login under the account that was tried (no address is kept); commit.
 
     What was typed is kept only when it names an account: otherwise it may be a password typed
@@ -120,6 +133,7 @@ def record_failed_login(session: Session, email: str) -> None:
             actor_id=account.id if account else None,
             actor_label=account.email if account else UNKNOWN_ACCOUNT,
             action="login_failed",
+            reason=reason,
         )
     )
     session.commit()
@@ -135,6 +149,12 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         email, password = form.email.data or "", form.password.data or ""
         user = authenticate(db.session, email, password)
+        if user is not None and user.totp_secret:
+            # The password was right; the session starts only once the code is too.
+            browser_session.clear()
+            start_second_step(user)
+            db.session.commit()  # keeps an upgraded password hash
+            return redirect(url_for("auth.login_code", next=request.args.get("next")), 303)
         if user is not None:
             # A fresh session: nothing from before the login carries over into it.
             browser_session.clear()
@@ -144,6 +164,34 @@ def login() -> ResponseReturnValue:
         record_failed_login(db.session, email)
         failed = True
     return render_template("login.html", form=form, failed=failed)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code() -> ResponseReturnValue:
+    """The login's second step: the code from the authenticator app."""
+    pending = pending_login(db.session)
+    if pending is None:
+        browser_session.pop(PENDING_KEY, None)
+        flash(_("Log in again: the time to enter a code ran out."), "info")
+        return redirect(url_for("auth.login", next=request.args.get("next")), code=303)
+    form = CodeForm()
+    failed = False
+    if form.validate_on_submit():
+        user = pending.user
+        if accept_code(user, form.digits()):
+            browser_session.clear()
+            login_user(StaffLogin(user))
+            record_login(db.session, user, second_factor=True)
+            return redirect(_landing(), code=303)
+        record_failed_login(db.session, user.email, reason="wrong or reused two-factor code")
+        tries = pending.tries + 1
+        if tries >= PENDING_TRIES:
+            browser_session.pop(PENDING_KEY, None)
+            flash(_("Too many wrong codes: log in again."), "error")
+            return redirect(url_for("auth.login"), code=303)
+        browser_session[PENDING_KEY] = {**browser_session[PENDING_KEY], "tries": tries}
+        failed = True
+    return render_template("login_code.html", form=form, failed=failed), 422 if failed else 200
 
 
 @bp.post("/logout")

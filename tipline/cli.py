@@ -15,6 +15,7 @@ from core.enums import Role
 from core.migrate import upgrade as upgrade_database
 from core.models import StaffUser
 from core.staff import StaffError, create_staff_user, set_password
+from moderation.staff_accounts import reset_two_factor
 from tipline import instance as instance_folder
 from tipline.bans_cli import bans
 from tipline.broker import BrokerError
@@ -181,6 +182,24 @@ def user_password(email: str) -> None:
             set_password(account, _new_password())
             session.commit()
             click.echo(f"New password set for {account.email}; their other sessions have ended.")
+    finally:
+        engine.dispose()
+
+
+@user.command("reset-two-factor")
+@click.argument("email")
+def user_reset_two_factor(email: str) -> None:
+    """Remove a staff account's second factor (a lost phone); they set it up again."""
+    engine = make_engine(_settings().database_url)
+    try:
+        with session_scope(engine) as session:
+            account = find_staff_user(session, email)
+            if account is None:
+                raise StaffError(f"there is no staff account for {email.strip().lower()}")
+            if reset_two_factor(session, None, account):
+                click.echo(f"Two-factor login removed for {account.email}.")
+            else:
+                click.echo(f"{account.email} has no two-factor login.")
     finally:
         engine.dispose()
 

@@ -55,6 +55,18 @@ celery.conf.beat_schedule["akismet-feedback"] = {
     "schedule": worker.akismet_feedback.interval_seconds(settings),
     "options": {"expires": worker.akismet_feedback.interval_seconds(settings)},
 }
+# Closes articles older than the admins' auto_close_days (a site setting; 0 closes none).
+celery.conf.beat_schedule["auto-close"] = {
+    "task": worker.tasks.AUTO_CLOSE_TASK,
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
+# Keeps the queues' counts a sum over a few rows (core.tallies).
+celery.conf.beat_schedule["compact-tallies"] = {
+    "task": worker.tasks.COMPACT_TALLIES_TASK,
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
+}
 if settings.retrain_interval_seconds > 0:
     celery.conf.beat_schedule["retrain"] = {
         "task": worker.tasks.RETRAIN_TASK,

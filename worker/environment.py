@@ -20,9 +20,12 @@ from sqlalchemy.orm import Session
 
 from core.config import Settings
 from core.db import utcnow
-from core.enums import BanTarget, ListName, Status
-from core.models import Ban, ListEntry, SpamModel, Submission
-from worker.checks.base import Bans, Content, Env, Lists, Standing
+from core.enums import BanEffect, BanTarget, ListName, Status
+from core.models import Ban, ListEntry, SpamModel, StaffUser, Submission
+from core.site_settings import DEFAULTS as DEFAULT_SITE_SETTINGS
+from core.site_settings import SiteSettings
+from core.site_settings import load as load_site_settings
+from worker.checks.base import Bans, Content, Env, Lists, Sanction, Standing
 from worker.classifier.model import SpamClassifier, load_base
 from worker.floodstore import flood_store
 
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 # What counts in a sender's record: published comments as approved, rejected or spam as rejected.
 APPROVED = (Status.published,)
 REJECTED = (Status.rejected, Status.spam)
+# Who a sanction names as its author when its staff account is gone.
+UNKNOWN_AUTHOR = "?"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Knowledge:
     model: SpamClassifier
     model_id: int | None
     read_at: float
+    site: SiteSettings = DEFAULT_SITE_SETTINGS
 
 
 _lock = threading.Lock()
@@ -51,6 +57,7 @@ _cache: dict[str, Knowledge] = {}
 def environment(session: Session, settings: Settings, contents: Iterable[Content]) -> Env:
     """The Env for checking `contents`: cached knowledge plus the records of their senders."""
     known = knowledge(session, settings)
+    contents = list(contents)
     return Env(
         settings=settings,
         lists=known.lists,
@@ -58,6 +65,10 @@ def environment(session: Session, settings: Settings, contents: Iterable[Content
         standings=standings(session, settings, {c.email_hash for c in contents if c.email_hash}),
         model=known.model,
         flood=flood_store(settings),
+        site=known.site,
+        published_networks=published_networks(
+            session, {c.ip_hash for c in contents if c.ip_hash and not c.email_hash}
+        ),
     )
 
 
@@ -89,21 +100,26 @@ def _read(session: Session, settings: Settings, cached: Knowledge | None) -> Kno
         entries[name].append(value)
     lists = Lists.build(settings, entries)
     now = utcnow()
-    by_target: dict[BanTarget, dict[str, str]] = {target: {} for target in BanTarget}
-    for target, value, reason in session.execute(
-        select(Ban.target, Ban.value, Ban.reason).where(
-            Ban.lifted_at.is_(None), or_(Ban.expires_at.is_(None), Ban.expires_at > now)
-        )
+    by_target: dict[BanTarget, dict[str, Sanction]] = {target: {} for target in BanTarget}
+    for target, value, reason, effect, until, by in session.execute(
+        select(Ban.target, Ban.value, Ban.reason, Ban.effect, Ban.expires_at, StaffUser.email)
+        .outerjoin(StaffUser, StaffUser.id == Ban.created_by_id)
+        .where(Ban.lifted_at.is_(None), or_(Ban.expires_at.is_(None), Ban.expires_at > now))
+        .order_by(Ban.id)
     ):
-        by_target[target][value] = reason
+        known = by_target[target].get(value)
+        # A ban and a pre-moderation of the same sender: the ban is what applies.
+        if known is None or (known.effect is not BanEffect.ban and effect is BanEffect.ban):
+            by_target[target][value] = Sanction(reason, effect, by or UNKNOWN_AUTHOR, until)
     bans = Bans(
         emails=by_target[BanTarget.email],
         ips=by_target[BanTarget.ip],
         names=by_target[BanTarget.name],
     )
     model, model_id = _model(session, cached)
+    site = load_site_settings(session)
     session.rollback()
-    return Knowledge(lists, bans, model, model_id, time.monotonic())
+    return Knowledge(lists, bans, model, model_id, time.monotonic(), site)
 
 
 def _model(session: Session, cached: Knowledge | None) -> tuple[SpamClassifier, int | None]:
@@ -149,3 +165,16 @@ def standings(session: Session, settings: Settings, email_hashes: set[str]) -> d
         )
         for row in rows
     }
+
+
+def published_networks(session: Session, ip_hashes: set[str]) -> frozenset[str]:
+    """Those of `ip_hashes` from which a comment was published (for senders with no e-mail)."""
+    if not ip_hashes:
+        return frozenset()
+    found = session.scalars(
+        select(Submission.ip_hash)
+        .where(Submission.ip_hash.in_(ip_hashes), Submission.status.in_(APPROVED))
+        .distinct()
+    ).all()
+    session.rollback()
+    return frozenset(h for h in found if h)

@@ -9,12 +9,15 @@ from __future__ import annotations
 from celery import Celery, shared_task
 from flask import current_app
 
+from core import tallies
 from core.app import current_settings
 from core.db import db
 from core.queue import CHECK_TASK, SWEEP_TASK
-from worker import akismet_feedback, checking, learning, sweeper
+from worker import akismet_feedback, articles, checking, learning, sweeper
 
 RETRAIN_TASK = "worker.tasks.retrain"
+AUTO_CLOSE_TASK = "worker.tasks.auto_close"
+COMPACT_TALLIES_TASK = "worker.tasks.compact_tallies"
 
 
 @shared_task(name=CHECK_TASK, ignore_result=True)
@@ -40,3 +43,15 @@ def send_akismet_feedback() -> None:
 def retrain() -> None:
     """Retrain the spam classifier from moderators' decisions; promote it if it is not worse."""
     learning.retrain(db.session, current_settings())
+
+
+@shared_task(name=AUTO_CLOSE_TASK, ignore_result=True)
+def auto_close() -> None:
+    """Close articles older than the admins' auto-close setting to new comments."""
+    articles.close_old_articles(db.session)
+
+
+@shared_task(name=COMPACT_TALLIES_TASK, ignore_result=True)
+def compact_tallies() -> None:
+    """Fold the queues' running tallies into one row per status (core.tallies)."""
+    tallies.compact(db.session)

@@ -13,7 +13,16 @@ from tests.worker.conftest import add_comment, add_tip, inspect
 from tests.worker.sample_checks import RacingCheck
 from worker.checking import check_submission, check_submissions
 
-ALL = ["length", "links", "words", "repetition", "flood", "reputation", "classifier"]
+ALL = [
+    "length",
+    "links",
+    "words",
+    "repetition",
+    "flood",
+    "reputation",
+    "classifier",
+    "premoderation",
+]
 
 
 def test_a_clean_comment_on_a_post_moderated_article_is_published(

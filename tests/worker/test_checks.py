@@ -243,6 +243,7 @@ def test_the_default_checks_are_the_built_in_ones_without_akismet() -> None:
         "flood",
         "reputation",
         "classifier",
+        "premoderation",
     ]
     with_key = Settings.from_env({"TIPLINE_AKISMET_KEY": "abc"})
     assert with_key.checks[-1] == "akismet"

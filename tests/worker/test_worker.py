@@ -42,7 +42,16 @@ from worker.sweeper import sweep
 
 pytestmark = pytest.mark.worker
 
-ALL = ["length", "links", "words", "repetition", "flood", "reputation", "classifier"]
+ALL = [
+    "length",
+    "links",
+    "words",
+    "repetition",
+    "flood",
+    "reputation",
+    "classifier",
+    "premoderation",
+]
 SLOW = "tests.worker.sample_checks:SlowCheck"
 
 

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from core.config import Settings
 from core.db import utcnow
-from core.enums import Kind, ListName, Verdict
+from core.enums import BanEffect, Kind, ListName, Verdict
+from core.site_settings import SiteSettings
 
 if TYPE_CHECKING:
     from worker.classifier.model import SpamClassifier
@@ -56,7 +57,8 @@ class Action(StrEnum):
     none = "none"
     # The sender has earned trust: an `ok` comment is published even on a pre-moderated article.
     trust = "trust"
-    # The sender is banned: the submission is rejected on arrival, the ban named in the reason.
+    # The sender is banned: the submission goes to spam on arrival (worker.policy's "banned"),
+    # the ban named in the reason.
     reject = "reject"
 
 
@@ -134,12 +136,23 @@ def builtin(settings: Settings, name: ListName) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class Bans:
-    """Active bans by what they name; each value is the ban's reason (may be empty)."""
+class Sanction:
+    """A ban or a pre-moderation in force, with what the reputation check says of it."""
 
-    emails: Mapping[str, str] = field(default_factory=dict)
-    ips: Mapping[str, str] = field(default_factory=dict)
-    names: Mapping[str, str] = field(default_factory=dict)
+    reason: str = ""
+    effect: BanEffect = BanEffect.ban
+    # The staff account that made it (its e-mail), and when it ends (None: for good).
+    by: str = ""
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Bans:
+    """Sanctions in force by what they name (a ban wins over a pre-moderation of the same)."""
+
+    emails: Mapping[str, Sanction] = field(default_factory=dict)
+    ips: Mapping[str, Sanction] = field(default_factory=dict)
+    names: Mapping[str, Sanction] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,6 +178,10 @@ class Env:
     model: SpamClassifier | None = None
     flood: FloodStore | None = None
     now: datetime = field(default_factory=utcnow)
+    # The admins' moderation settings (core.site_settings), read with the lists.
+    site: SiteSettings = field(default_factory=SiteSettings)
+    # Network hashes among the batch's senders that have a published comment.
+    published_networks: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, settings: Settings, **kwargs: Any) -> Env:

@@ -22,6 +22,7 @@ BUILTIN: dict[str, str] = {
     "reputation": "worker.checks.reputation:ReputationCheck",
     "classifier": "worker.checks.classifier:ClassifierCheck",
     "akismet": "worker.checks.akismet:AkismetCheck",
+    "premoderation": "worker.checks.premoderation:PremoderationCheck",
 }
 
 
