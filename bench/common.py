@@ -86,12 +86,22 @@ class Rig:
 
 
 @contextlib.contextmanager
-def rig(pg: str = PG, redis: str = REDIS, **env: str) -> Iterator[Rig]:
-    """A fresh database on `pg` (dropped afterwards) and settings for it; stops what it started."""
-    dbname = f"tipline_bench_{uuid.uuid4().hex[:8]}"
+def rig(
+    pg: str = PG, redis: str = REDIS, name: str | None = None, keep: bool = False, **env: str
+) -> Iterator[Rig]:
+    """A fresh database on `pg` (dropped afterwards) and settings for it; stops what it started.
+
+    With `name`, the database of that name is reused if it exists; with `keep`, it is left in
+    place afterwards (for data that takes minutes to load).
+    """
+    dbname = name or f"tipline_bench_{uuid.uuid4().hex[:8]}"
     admin = make_engine(pg + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{dbname}"')
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": dbname}
+        )
+        if not exists:
+            connection.exec_driver_sql(f'CREATE DATABASE "{dbname}"')
     database_url = f"{pg}/{dbname}"
     upgrade(database_url)
     tip, worker_keys = generate_keypair(), generate_keypair()
@@ -125,8 +135,9 @@ def rig(pg: str = PG, redis: str = REDIS, **env: str) -> Iterator[Rig]:
         for process in bench.processes:
             process.wait(timeout=60)
         engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        if not keep:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         admin.dispose()
         with contextlib.suppress(OSError):
             for path in sorted(instance.rglob("*"), reverse=True):

@@ -13,14 +13,20 @@ from moderation import (
     audit,
     auth,
     bans,
+    bulk,
+    claims,
     counts,
     display,
     lists,
+    notes,
+    stats,
     submissions,
     tips,
     tuning,
+    two_factor,
     undo,
 )
+from moderation import settings as settings_pages
 from moderation.review import status_counts
 
 
@@ -52,9 +58,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(bans.bp)
     app.register_blueprint(lists.bp)
     app.register_blueprint(tuning.bp)
+    app.register_blueprint(stats.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(undo.bp)
     app.register_blueprint(counts.bp)
+    app.register_blueprint(bulk.bp)
+    app.register_blueprint(claims.bp)
+    app.register_blueprint(notes.bp)
+    app.register_blueprint(settings_pages.bp)
+    app.register_blueprint(two_factor.bp)
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -65,6 +77,8 @@ def register_template_helpers(app: Flask) -> None:
         verdict_label=display.verdict_label,
         role_label=display.role_label,
         decision_label=display.decision_label,
+        flag_reason_label=display.flag_reason_label,
+        flag_outcome_label=display.flag_outcome_label,
         actor_label=display.actor_label,
         check_reason=display.check_reason,
         check_label=display.check_label,

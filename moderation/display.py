@@ -9,7 +9,8 @@ from flask_babel import format_datetime, format_decimal, format_timedelta, gette
 from flask_babel import lazy_gettext as _l
 
 from core.db import utcnow
-from core.enums import Kind, Role, Status, Verdict
+from core.enums import FlagReason, Kind, Role, Status, Verdict
+from core.flags import REASON_LABELS
 from core.models import CheckResult
 from core.transitions import SYSTEM, UNKNOWN_ACCOUNT
 
@@ -49,12 +50,19 @@ CHECK_LABELS = {
     "reputation": _l("sender's record"),
     "classifier": _l("spam classifier"),
     "akismet": _l("Akismet"),
+    "premoderation": _l("pre-moderation"),
 }
 
 ACTION_LABELS = {
     "ban": _l("sender banned"),
     "undo": _l("decision undone"),
+    "flagged": _l("reported by readers"),
+    "bulk": _l("bulk decision"),
     "unban": _l("ban lifted"),
+    "note": _l("note added"),
+    "premoderate": _l("sender put in pre-moderation"),
+    "unpremoderate": _l("pre-moderation lifted"),
+    "ban_reject": _l("rejected with a ban"),
     "list_add": _l("added to a list"),
     "list_remove": _l("removed from a list"),
     "model_promoted": _l("spam model promoted"),
@@ -63,6 +71,10 @@ ACTION_LABELS = {
     "checks": _l("status set by the checks"),
     "login": _l("logged in"),
     "login_failed": _l("failed login"),
+    "setting": _l("setting changed"),
+    "article_mode": _l("article's comments mode changed"),
+    "staff": _l("staff account changed"),
+    "two_factor": _l("two-factor login changed"),
 }
 
 ROLE_LABELS = {
@@ -120,9 +132,35 @@ def role_label(role: Role) -> str:
     return str(ROLE_LABELS[role])
 
 
-def decision_label(kind: Kind, to: Status) -> str:
-    """The label of the button that moves a submission of `kind` to `to`."""
+# Publishing a reported comment again keeps it up and dismisses its readers' reports.
+KEEP_LABEL = _l("Keep (dismiss reports)")
+
+# What came of readers' flags when a moderator decided the reported comment (core.transitions).
+FLAG_OUTCOME_LABELS = {
+    "kept": _l("kept"),
+    "rejected": _l("rejected"),
+    "spam": _l("marked as spam"),
+}
+
+
+def decision_label(kind: Kind, to: Status, frm: Status | None = None) -> str:
+    """The label of the button that moves a submission of `kind` (from `frm`) to `to`."""
+    if kind == Kind.comment and frm == Status.reported and to == Status.published:
+        return str(KEEP_LABEL)
     return str(DECISION_LABELS[kind].get(to, STATUS_LABELS[to]))
+
+
+def flag_reason_label(reason: FlagReason) -> str:
+    """A reader's reason for a flag, in the staff member's language."""
+    return str(REASON_LABELS[reason])
+
+
+def flag_outcome_label(outcome: str | None) -> str:
+    """What came of a flag ("kept", ...), or "open" while no moderator has decided."""
+    if outcome is None:
+        return gettext("open")
+    label = FLAG_OUTCOME_LABELS.get(outcome)
+    return str(label) if label is not None else outcome
 
 
 def action_label(action: str) -> str:

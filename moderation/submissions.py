@@ -13,9 +13,13 @@ from core.db import db
 from core.enums import Kind, Status
 from core.models import Article, Submission
 from core.transitions import allowed_targets
+from moderation.access import current_staff
+from moderation.claims import active_claims, claim
 from moderation.decisions import decide
+from moderation.flags import all_flags, open_flags
 from moderation.forms import DecisionForm
 from moderation.review import audit_history, get_submission, queue_view
+from moderation.submission_page import page_context
 
 bp = Blueprint("submissions", __name__)
 
@@ -37,9 +41,12 @@ def index() -> ResponseReturnValue:
 @bp.get("/queue")
 def queue() -> ResponseReturnValue:
     """Comments in one status, a page at a time, with decision buttons in each row."""
+    view = queue_view(db.session, Kind.comment, request.args)
     return render_template(
         "queue.html",
-        **queue_view(db.session, Kind.comment, request.args),
+        **view,
+        flags=open_flags(db.session, view["page"].submissions),
+        claims=active_claims(db.session, [s.id for s in view["page"].submissions], current_staff()),
         excerpt_chars=EXCERPT_CHARS,
         allowed_targets=allowed_targets,
         here=request.full_path.rstrip("?"),
@@ -52,6 +59,7 @@ def show(submission_id: int) -> ResponseReturnValue:
     submission = get_submission(db.session, Kind.comment, submission_id)
     if submission is None:
         abort(404)
+    claim(db.session, submission.id, current_staff())
     return render_submission(submission)
 
 
@@ -72,8 +80,10 @@ def render_submission(
         submission=submission,
         article_url=article_url,
         history=audit_history(db.session, submission.id),
+        flags=all_flags(db.session, submission.id),
         targets=allowed_targets(submission.kind, submission.status),
         form=DecisionForm(formdata=None),
         conflict=conflict,
+        **page_context(db.session, settings, submission, current_staff()),
     )
     return body, code

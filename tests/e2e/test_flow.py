@@ -99,7 +99,8 @@ def test_reader_comments_moderator_approves_reader_sees_it(
     row = mod.locator("ol.queue > li").filter(has_text=COMMENT)
     expect(row).to_have_count(1)
     reasons = check_reasons(session, staff_site, locale, ref)
-    assert len(reasons) == 7, reasons  # length, links, words, repetition, flood, sender, model
+    # length, links, words, repetition, flood, sender, model, pre-moderation
+    assert len(reasons) == 8, reasons
     for reason in reasons:
         expect(row.locator(".checks")).to_contain_text(reason)
 

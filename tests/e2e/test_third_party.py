@@ -52,7 +52,7 @@ def test_public_pages_request_only_their_own_origin(
 
     page.goto(public_site.url)
     page.goto(f"{public_site.url}/articles/{article.slug}")
-    expect(page.locator(".comment-list a")).to_have_count(2)
+    expect(page.locator(".comment-list .comment__text a")).to_have_count(2)
     page.get_by_role("link", name=t(locale, "Send us a tip"), exact=True).click()
     expect(page.get_by_label(t(locale, "What do you want to tell us?"))).to_be_visible()
     page.get_by_label(t(locale, "What do you want to tell us?")).fill(
