@@ -6,7 +6,6 @@ from flask import Flask
 
 from core.app import create_base_app
 from core.config import Settings
-from core.db import db
 from core.enums import Kind
 from moderation import (
     access,
@@ -27,7 +26,6 @@ from moderation import (
     undo,
 )
 from moderation import settings as settings_pages
-from moderation.review import status_counts
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -85,6 +83,6 @@ def register_template_helpers(app: Flask) -> None:
         score=display.score,
         age=display.age,
         when=display.when,
-        comment_counts=lambda: status_counts(db.session, Kind.comment),
-        tip_counts=lambda: status_counts(db.session, Kind.tip),
+        comment_counts=lambda: counts.request_counts(Kind.comment),
+        tip_counts=lambda: counts.request_counts(Kind.tip),
     )

@@ -240,7 +240,6 @@ def queue_view(session: Session, kind: Kind, args: Mapping[str, str]) -> dict[st
     return {
         "status": status,
         "tabs": TABS[kind],
-        "counts": status_counts(session, kind),
         "page": list_submissions(
             session,
             kind,
