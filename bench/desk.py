@@ -560,6 +560,8 @@ def scenarios(p: Probe) -> list[tuple[str, str, str]]:
         ),
         (f"queue, search rare ({p.rare})", "queue", f"/queue?status=pending&q={p.rare}"),
         ("queue, search all tabs (frequent)", "queue", f"/queue?status=all&q={p.frequent}"),
+        # A name no comment has: the planner must not walk the whole queue looking for it.
+        ("queue, search all tabs (no match)", "queue", "/queue?status=all&q=zqxjkvw"),
         ("counts (/counts.json)", "counts", "/counts.json"),
     ]
 

@@ -40,6 +40,12 @@ _ACCENTED = "áàâäãåéèêëíìîïóòôöõúùûüñçÁÀÂÄÃÅÉÈ�
 _PLAIN = "aaaaaaeeeeiiiiooooouuuuncAAAAAAEEEEIIIIOOOOOUUUUNC"
 _PG_DOCUMENT: ColumnElement[Any] = literal_column(f"submissions.{FTS_COLUMN}")
 _PG_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
+# How many words PostgreSQL keeps frequencies of for the search column (its default is 100,
+# giving 1,000 words). With the default, a word it has no figure for was guessed to be in 0.4 %
+# of comments, so a search for a name no comment has made the planner walk the whole queue in
+# order hoping to meet 50 matches: half a second on a million comments. With 10,000 words
+# known, an unknown one is guessed rare and found through the index in under a millisecond.
+STATISTICS_TARGET = 1000
 
 
 def words(term: str) -> list[str]:
@@ -87,6 +93,7 @@ def install(connection: Connection) -> None:
                 "ON submissions USING gin (body_tsv)"
             )
         )
+        tune_statistics(connection)
         return
     # An external-content FTS5 table: it stores only the index, the text stays in submissions.
     # remove_diacritics makes "apagon" find "apagón".
@@ -110,6 +117,17 @@ def install(connection: Connection) -> None:
     ]
     for statement in statements:
         connection.execute(text(statement))
+
+
+def tune_statistics(connection: Connection) -> None:
+    """Have PostgreSQL's ANALYZE sample the search column finely enough (STATISTICS_TARGET)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text(
+                f"ALTER TABLE submissions ALTER COLUMN body_tsv "
+                f"SET STATISTICS {STATISTICS_TARGET:d}"
+            )
+        )
 
 
 def uninstall(connection: Connection) -> None:

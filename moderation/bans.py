@@ -12,7 +12,7 @@ ban writes an audit row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -300,10 +300,14 @@ def _audit(
 # --- what the pages show -----------------------------------------------------------------------
 
 
-def ban_panel(submission: Submission) -> BanPanel:
-    """The "Ban this sender" section of a comment's page (the form as posted, after an error)."""
+def ban_panel(submission: Submission, active: Sequence[Ban] | None = None) -> BanPanel:
+    """The "Ban this sender" section of a comment's page (the form as posted, after an error).
+
+    `active`, the sanctions in force on the sender when the page has read them already (the
+    sender's record lists the same ones), saves reading them again.
+    """
     values = sender_targets(submission)
-    active = active_bans(db.session, values)
+    active = list(active) if active is not None else active_bans(db.session, values)
     # What the sender is already banned by is listed, not offered again (what they are only
     # pre-moderated by is: a ban can follow).
     banned = {ban.target for ban in active if ban.effect is BanEffect.ban}

@@ -190,11 +190,16 @@ def next_waiting(session: Session, kind: Kind, status: Status) -> Submission | N
 
 def get_submission(session: Session, kind: Kind, submission_id: int) -> Submission | None:
     """The submission with this id if it is of `kind`, with its article and check results."""
-    return session.scalars(
-        select(Submission)
-        .where(Submission.id == submission_id, Submission.kind == kind)
-        .options(joinedload(Submission.article), selectinload(Submission.check_results))
-    ).first()
+    # One round trip: the check results are joined too (a handful of rows per submission).
+    return (
+        session.scalars(
+            select(Submission)
+            .where(Submission.id == submission_id, Submission.kind == kind)
+            .options(joinedload(Submission.article), joinedload(Submission.check_results))
+        )
+        .unique()
+        .first()
+    )
 
 
 def audit_history(session: Session, submission_id: int) -> list[AuditEvent]:

@@ -14,10 +14,11 @@ from core.enums import Kind, Status
 from core.models import Article, Submission
 from core.transitions import allowed_targets
 from moderation.access import current_staff
-from moderation.claims import active_claims, claim
+from moderation.claims import Reviewer, active_claims, claim
 from moderation.decisions import decide
 from moderation.flags import all_flags, open_flags
 from moderation.forms import DecisionForm
+from moderation.queue_rows import render_rows
 from moderation.review import audit_history, get_submission, queue_view
 from moderation.submission_page import page_context
 
@@ -42,15 +43,15 @@ def index() -> ResponseReturnValue:
 def queue() -> ResponseReturnValue:
     """Comments in one status, a page at a time, with decision buttons in each row."""
     view = queue_view(db.session, Kind.comment, request.args)
-    return render_template(
-        "queue.html",
-        **view,
-        flags=open_flags(db.session, view["page"].submissions),
-        claims=active_claims(db.session, [s.id for s in view["page"].submissions], current_staff()),
-        excerpt_chars=EXCERPT_CHARS,
-        allowed_targets=allowed_targets,
+    submissions = view["page"].submissions
+    rows = render_rows(
+        submissions,
+        flags=open_flags(db.session, submissions),
+        claims=active_claims(db.session, [s.id for s in submissions], current_staff()),
         here=request.full_path.rstrip("?"),
+        excerpt_chars=EXCERPT_CHARS,
     )
+    return render_template("queue.html", **view, rows=rows)
 
 
 @bp.get("/submissions/<int:submission_id>")
@@ -59,8 +60,9 @@ def show(submission_id: int) -> ResponseReturnValue:
     submission = get_submission(db.session, Kind.comment, submission_id)
     if submission is None:
         abort(404)
-    claim(db.session, submission.id, current_staff())
-    return render_submission(submission)
+    holds = claim(db.session, submission.id, current_staff())
+    # A submission has one claim at most: whoever just won it sees no one else reviewing it.
+    return render_submission(submission, reviewers={} if holds else None)
 
 
 @bp.post("/submissions/<int:submission_id>/status")
@@ -70,9 +72,15 @@ def change(submission_id: int) -> ResponseReturnValue:
 
 
 def render_submission(
-    submission: Submission, conflict: str | None = None, code: int = 200
+    submission: Submission,
+    conflict: str | None = None,
+    code: int = 200,
+    reviewers: dict[int, Reviewer] | None = None,
 ) -> ResponseReturnValue:
-    """A comment's page, optionally with a message saying why a decision was not applied."""
+    """A comment's page, optionally with a message saying why a decision was not applied.
+
+    `reviewers`, the others reviewing it when the caller knows already (else they are read).
+    """
     settings = current_settings()
     article_url = public_article_url(settings, submission.article) if submission.article else None
     body = render_template(
@@ -84,6 +92,6 @@ def render_submission(
         targets=allowed_targets(submission.kind, submission.status),
         form=DecisionForm(formdata=None),
         conflict=conflict,
-        **page_context(db.session, settings, submission, current_staff()),
+        **page_context(db.session, settings, submission, current_staff(), reviewers),
     )
     return body, code

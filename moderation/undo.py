@@ -7,6 +7,7 @@ an undo is just another undo.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -80,10 +81,21 @@ def undo_target(kind: Kind, current: Status, previous: Status) -> Status | None:
 
 
 def undoable(
-    session: Session, submission: Submission, staff: StaffUser, now: datetime
+    session: Session,
+    submission: Submission,
+    staff: StaffUser,
+    now: datetime,
+    history: Sequence[AuditEvent] | None = None,
 ) -> Undo | None:
-    """The last decision on `submission` if `staff` may undo it now, else None."""
-    event = last_change(session, submission.id)
+    """The last decision on `submission` if `staff` may undo it now, else None.
+
+    `history`, the submission's audit rows oldest first when the caller has them already,
+    saves reading the last change again.
+    """
+    if history is None:
+        event = last_change(session, submission.id)
+    else:
+        event = next((e for e in reversed(history) if e.to_status is not None), None)
     if event is None or event.to_status != submission.status.value or event.from_status is None:
         return None
     by_system = event.actor_id is None
@@ -224,10 +236,12 @@ def undo_tip(submission_id: int) -> ResponseReturnValue:
     return _undo(Kind.tip, submission_id, render_tip, "tips.show")
 
 
-def undo_offer(submission: Submission) -> tuple[Undo, int | None] | None:
+def undo_offer(
+    submission: Submission, history: Sequence[AuditEvent] | None = None
+) -> tuple[Undo, int | None] | None:
     """For the item page: the decision the logged-in staff member may undo, and minutes left."""
     now = utcnow()
-    offer = undoable(db.session, submission, current_staff(), now)
+    offer = undoable(db.session, submission, current_staff(), now, history)
     return (offer, offer.minutes_left(now)) if offer else None
 
 

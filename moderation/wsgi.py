@@ -1,5 +1,6 @@
 """The staff site for a WSGI server: `gunicorn moderation.wsgi:app`."""
 
+from core.app import ready_to_serve
 from moderation import create_app
 
-app = create_app()
+app = ready_to_serve(create_app())

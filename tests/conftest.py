@@ -26,6 +26,7 @@ from core.config import Settings
 from core.db import Base, make_engine
 from core.migrate import upgrade
 from core.models import StatusTally
+from moderation.queue_rows import rows_cache
 from tests.support import Process, make_settings, new_queue_name, start_beat, start_worker
 from worker import environment
 
@@ -122,14 +123,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(autouse=True)
 def _fresh_knowledge() -> Iterator[None]:
-    """Each test starts with no lists, bans or site settings cached from the one before.
+    """Each test starts with no lists, bans, site settings or queue rows cached from the one before.
 
     The checks cache what they read from the database for a few seconds (worker.environment);
     the tables are emptied between tests, the cache in this process is not.
     """
     environment.forget()
+    rows_cache.clear()
     yield
     environment.forget()
+    rows_cache.clear()
 
 
 @pytest.fixture(scope="session")

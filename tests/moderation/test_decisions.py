@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core.enums import Status
 from core.models import AuditEvent, StaffUser, Submission
 from core.transitions import change_status
+from moderation.submission_page import PUBLISHED_COUNT_CAP
 from tests.moderation.conftest import login, new_client, token_from
 
 MakeComment = Callable[..., Submission]
@@ -230,3 +231,27 @@ def test_malformed_decisions_are_refused(
     )
     assert missing.status_code == 404
     assert _status(session, submission) == Status.pending
+
+
+def test_item_page_counts_the_articles_comments_up_to_a_thousand(
+    client: FlaskClient, moderator: StaffUser, make_comment: MakeComment, session: Session
+) -> None:
+    submission = make_comment("hola")
+    make_comment("publicado", Status.published)
+    login(client, "mod@example.org")
+    assert "(1 published comment)" in client.get(f"/submissions/{submission.id}").text
+
+    # A busy article: the page says "more than" rather than count tens of thousands each time.
+    session.add_all(
+        Submission(
+            kind=submission.kind,
+            status=Status.published,
+            article_id=submission.article_id,
+            author_name="Ana",
+            body=f"comentario {n}",
+        )
+        for n in range(PUBLISHED_COUNT_CAP)
+    )
+    session.commit()
+    html = client.get(f"/submissions/{submission.id}").text
+    assert "(more than 1,000 published comments)" in html
