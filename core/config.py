@@ -107,8 +107,11 @@ class Settings:
     moderation_secret_key: str = ""
     # Keys HMACs of IP addresses and e-mail addresses, so that no raw address is stored.
     hash_key: bytes = b""
-    # Tips are sealed to tip_public_key (the public site holds only this); the staff site opens
-    # them with tip_private_key. The worker gets a short-lived copy sealed to worker_public_key.
+    # The tip key lives in the database (core.tipkeys): editors' passwords guard its private
+    # half. These two are what `tipline init` generated before that: the public site seals to
+    # tip_public_key only while the database has no tip key, and `tipline tips setup
+    # --import-secrets-key` (or the standalone demo) hands tip_private_key to an editor. The
+    # worker gets a short-lived copy of each tip sealed to worker_public_key.
     tip_public_key: bytes = b""
     tip_private_key: bytes = b""
     worker_public_key: bytes = b""

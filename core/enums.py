@@ -95,3 +95,11 @@ class Premoderation(StrEnum):
     new_commenters = "new_commenters"  # senders with no published comment yet
     links = "links"  # comments with a link
     all = "all"  # every comment
+
+
+class TipMessageKind(StrEnum):
+    """What a message on a tip's thread is: the source writing again, a reply, a staff note."""
+
+    followup = "followup"  # from the source, with their codename
+    reply = "reply"  # from the newsroom to the source
+    note = "note"  # internal, between staff; never shown to the source

@@ -31,6 +31,7 @@ from core.enums import (
     ModerationMode,
     Role,
     Status,
+    TipMessageKind,
     Verdict,
 )
 
@@ -196,6 +197,12 @@ class StaffUser(Base):
     # time step accepted, so that a code cannot be used twice.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_step: Mapped[int | None] = mapped_column()
+    # The personal key pair of an editor or admin (core.tipkeys): tip keys are sealed to the
+    # public half; the private half is stored only encrypted under a key derived from the
+    # password (Argon2id, with this salt), so the database alone opens nothing.
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    wrapped_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_salt: Mapped[bytes | None] = mapped_column(LargeBinary(16))
 
     def has_role(self, role: Role) -> bool:
         """Whether this user holds `role` or one above it."""
@@ -378,3 +385,154 @@ class StatusTally(Base):
     kind: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     n: Mapped[int] = mapped_column()
+
+
+class TipKey(Base):
+    """A newsroom tip key pair: its public half here, its private half only in grants.
+
+    Tips are sealed to the current key (the newest not retired). Rotation makes a new one,
+    seals everything again to it and retires the old one, whose grants are deleted.
+    """
+
+    __tablename__ = "tip_keys"
+
+    id: Mapped[intpk]
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[created_at]
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TipKeyGrant(Base):
+    """A tip key's private half, sealed to one editor's personal public key."""
+
+    __tablename__ = "tip_key_grants"
+
+    tip_key_id: Mapped[int] = mapped_column(
+        ForeignKey("tip_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    granted_by_label: Mapped[str] = mapped_column(String(limits.EMAIL_MAX))
+
+
+class UnlockedTipKeys(Base):
+    """The tip keys one login unlocked, encrypted under a secret that only its session holds.
+
+    The row is found by a keyed hash of that secret and opened with the secret itself, so
+    neither a copy of the database nor the session cookie alone reveals a key. Deleted at
+    logout, on withdrawal and rotation, and when it expires.
+    """
+
+    __tablename__ = "unlocked_tip_keys"
+    __table_args__ = (Index("ix_unlocked_tip_keys_expires", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    box: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TipDetails(Base):
+    """What only a tip has: its key, triage state, and the source's way back (a codename)."""
+
+    __tablename__ = "tip_details"
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The tip key its sealed content (and its messages' and files') is sealed to.
+    tip_key_id: Mapped[int | None] = mapped_column(ForeignKey("tip_keys.id"))
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    starred: Mapped[bool] = mapped_column(default=False)
+    # Retention (core.retention) leaves a closed tip marked "keep" alone.
+    keep: Mapped[bool] = mapped_column(default=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A slow hash of the source's codename (core.codenames): how they are recognised when they
+    # come back. Never the codename itself.
+    codename_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # Replies are sealed to this key, derived from the codename: the server cannot open them.
+    reply_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # A codename that never got a reply stops working after this.
+    codename_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the source last sent something (the tip, a follow-up, a file): staff who have not
+    # read the tip since see it as unread.
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    submission: Mapped[Submission] = relationship()
+
+
+class TipLabel(Base):
+    """A label an editor put on a tip ("elections", "needs lawyer"); free text, per newsroom."""
+
+    __tablename__ = "tip_labels"
+    __table_args__ = (Index("ix_tip_labels_label", "label"),)
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(limits.TIP_LABEL_MAX), primary_key=True)
+
+
+class TipRead(Base):
+    """When a staff member last opened a tip: it is unread for them after newer activity."""
+
+    __tablename__ = "tip_reads"
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TipMessage(Base):
+    """A follow-up from the source, a reply to them, or a staff note; all sealed.
+
+    `sealed` is sealed to the tip key (staff read it); a reply is also sealed to the source's
+    reply key (`sealed_for_source`), which only their codename opens.
+    """
+
+    __tablename__ = "tip_messages"
+    __table_args__ = (Index("ix_tip_messages_submission", "submission_id", "id"),)
+
+    id: Mapped[intpk]
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    kind: Mapped[TipMessageKind] = mapped_column(_enum(TipMessageKind, "tip_message_kind"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    # Who wrote a reply or note (a staff e-mail); empty for the source's follow-ups.
+    author_label: Mapped[str] = mapped_column(String(limits.EMAIL_MAX), default="")
+    tip_key_id: Mapped[int | None] = mapped_column(ForeignKey("tip_keys.id"))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_for_source: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+
+
+class Attachment(Base):
+    """A file a source sent, cleaned of metadata and encrypted on disk (core.attachments).
+
+    The file on disk is named at random and encrypted with its own key; its name, type and
+    that key are sealed to the tip key here. Nothing readable about it is stored.
+    """
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_submission", "submission_id", "id"),)
+
+    id: Mapped[intpk]
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tip_messages.id", ondelete="CASCADE")
+    )
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    tip_key_id: Mapped[int | None] = mapped_column(ForeignKey("tip_keys.id"))
+    sealed_meta: Mapped[bytes] = mapped_column(LargeBinary)
+    # The size of the encrypted file: shown to editors, and says nothing of the content.
+    size: Mapped[int] = mapped_column()
+    created_at: Mapped[created_at]

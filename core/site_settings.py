@@ -34,6 +34,10 @@ class SiteSettings:
     auto_close_days: int = 0
     # Whether every staff member must log in with a second factor (TOTP).
     require_totp: bool = False
+    # Closed tips are purged this many days after they were closed, unless marked "keep".
+    tip_retention_days: int = 90
+    # A source's codename stops working this many days after the tip if no one replied.
+    codename_days: int = 30
 
 
 DEFAULTS = SiteSettings()

@@ -6,12 +6,12 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, object_session
 
-from core import limits
+from core import limits, tipkeys
 from core.enums import Role
-from core.models import StaffUser
+from core.models import StaffUser, TipKeyGrant, UnlockedTipKeys
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -45,15 +45,32 @@ def create_staff_user(session: Session, email: str, password: str, role: Role) -
     if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
         raise StaffError(f"a staff account for {email} already exists")
     user = StaffUser(email=email, password_hash=_hasher.hash(password), role=role)
+    if role in tipkeys.READERS:
+        # Those who may read tips get their personal key now, while the password is at hand,
+        # so that the tip key can be granted to them before their first login.
+        tipkeys.give_personal_key(user, password)
     session.add(user)
     return user
 
 
-def set_password(user: StaffUser, password: str) -> None:
-    """Give `user` a new password and end their other sessions; the caller commits."""
+def set_password(user: StaffUser, password: str, old_password: str | None = None) -> None:
+    """Give `user` a new password and end their other sessions; the caller commits.
+
+    Their personal key (core.tipkeys) is wrapped again under the new password when the old one
+    is given; otherwise (a reset) it cannot be opened any more and is dropped with their tip
+    key grants: they get a new one at their next login, and someone must grant them access.
+    """
     check_password_strength(password)
     user.password_hash = _hasher.hash(password)
     user.session_token = secrets.token_hex(16)
+    if user.wrapped_private_key is not None and not (
+        old_password and tipkeys.rewrap_personal_key(user, old_password, password)
+    ):
+        user.public_key = user.wrapped_private_key = user.key_salt = None
+        session = object_session(user)
+        if session is not None and user.id is not None:
+            session.execute(delete(TipKeyGrant).where(TipKeyGrant.staff_id == user.id))
+            session.execute(delete(UnlockedTipKeys).where(UnlockedTipKeys.staff_id == user.id))
 
 
 def authenticate(session: Session, email: str, password: str) -> StaffUser | None:

@@ -12,7 +12,7 @@ from core.app import create_base_app
 from core.config import Settings
 from core.ratelimit import PostLimit, limit_posts
 from core.text import linkify, paragraphs
-from intake import articles, flags, receipts, tips
+from intake import articles, flags, receipts, sources, tips
 from intake.web import IntakeRequest
 
 
@@ -20,7 +20,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     """The public site, built from `settings` (default: the environment)."""
     if settings is None:
         settings = Settings.from_env()
-    settings.require_secrets("intake_secret_key", "hash_key", "tip_public_key", "worker_public_key")
+    # The tip key's public half comes from the database (core.tipkeys), not the environment.
+    settings.require_secrets("intake_secret_key", "hash_key", "worker_public_key")
     app = create_base_app(
         __name__,
         settings=settings,
@@ -62,5 +63,5 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """The public routes; the language switch and /healthz come from core."""
-    for blueprint in (articles.bp, tips.bp, receipts.bp, flags.bp):
+    for blueprint in (articles.bp, tips.bp, receipts.bp, flags.bp, sources.bp):
         app.register_blueprint(blueprint)

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, StringField, TextAreaField
+from werkzeug.datastructures import FileStorage
+from wtforms import EmailField, MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.validators import (
     AnyOf,
     DataRequired,
@@ -17,7 +18,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from core import limits
+from core import attachments, limits
 from core.enums import FlagReason, Kind
 from core.flags import REASON_LABELS
 from core.text import clean_line, clean_text
@@ -123,6 +124,46 @@ class TipForm(HoneypotForm):
         filters=[one_line],
         validators=[Optional(), Readable(), Length(max=limits.NAME_MAX, message=TOO_LONG)],
     )
+    files = MultipleFileField(
+        _l("Files (optional)"),
+        description=_l(
+            "Up to %(count)d files, at most %(each)d MB each and %(total)d MB in all. We accept "
+            "%(accepted)s. We remove their metadata before storing them.",
+            count=limits.ATTACHMENTS_MAX,
+            each=limits.ATTACHMENT_BYTES_MAX // (1024 * 1024),
+            total=limits.ATTACHMENTS_TOTAL_BYTES_MAX // (1024 * 1024),
+            accepted=attachments.ACCEPTED,
+        ),
+    )
+    # Filled in by validate_files: what will be encrypted and stored.
+    cleaned_files: tuple[attachments.CleanFile, ...] = ()
+
+    def validate_files(self, field: MultipleFileField) -> None:
+        """Each file recognised by its content and cleaned (core.attachments) before storing."""
+        self.cleaned_files = tuple(cleaned_uploads(field.data))
+
+
+def cleaned_uploads(data: Any) -> list[attachments.CleanFile]:
+    """The chosen files (browsers send an empty part when there is none), checked and cleaned.
+
+    Sizes are checked before any file is read: an oversized one is refused unread.
+    """
+    chosen = [f for f in data or [] if isinstance(f, FileStorage) and f.filename]
+    sizes = [(f.filename or "", _stream_size(f)) for f in chosen]
+    problems = attachments.check_sizes(sizes)
+    if problems:
+        raise ValidationError(" ".join(problems))
+    try:
+        return attachments.prepare([attachments.Upload(f.filename or "", f.read()) for f in chosen])
+    except attachments.Refused as exc:
+        raise ValidationError(" ".join(str(exc).splitlines())) from None
+
+
+def _stream_size(file: FileStorage) -> int:
+    file.stream.seek(0, 2)
+    size = file.stream.tell()
+    file.stream.seek(0)
+    return size
 
 
 CHOOSE_REASON = _l("Choose why you are reporting this comment.")

@@ -12,11 +12,12 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
+from core import tipkeys
 from core.config import Settings
 from core.crypto import seal
-from core.db import execute_alone
+from core.db import execute_alone, utcnow
 from core.enums import Kind, ModerationMode, Status
-from core.models import Article, Submission, new_ref
+from core.models import Article, Submission, TipDetails, new_ref
 from core.privacy import email_hash, ip_hash, keyed_hash
 
 # What readers see of a thread. A reported comment stays up until a moderator decides: one
@@ -159,30 +160,53 @@ def sender_details(
     }
 
 
+class TipsUnavailable(RuntimeError):
+    """No one has set up the newsroom's tip key yet: a tip could not be sealed to anyone."""
+
+
+@dataclass(frozen=True)
+class RecordedTip:
+    """A stored tip: its receipt reference and its details row (for a codename, files)."""
+
+    ref: str
+    details: TipDetails
+
+
 def record_tip(
-    session: Session, settings: Settings, *, text: str, contact: str | None, name: str | None
-) -> str:
-    """Store a tip sealed to the newsroom's key (and the worker's), committed; its reference.
+    session: Session,
+    settings: Settings,
+    *,
+    text: str,
+    contact: str | None,
+    name: str | None,
+    commit: bool = True,
+) -> RecordedTip:
+    """Store a tip sealed to the newsroom's tip key (and the worker's); its reference.
 
     Nothing about the tipster is kept in the clear: no IP hash, no e-mail hash, no locale (it
     says which language they read the site in). The public site cannot open what it stored.
+    With `commit=False` the caller adds the tip's files (or codename) and commits once, so a
+    tip is stored whole or not at all. TipsUnavailable before a tip key exists.
     """
+    key = tipkeys.current_or_configured(session, settings.tip_public_key)
+    if key is None:
+        raise TipsUnavailable("no tip key: run `tipline tips setup`")
     content = {"text": text, "contact": contact or "", "name": name or ""}
-    ref = new_ref()
-    statement = (
-        insert(Submission)
-        .values(
-            ref=ref,
-            kind=Kind.tip,
-            status=Status.received,
-            sealed=seal(settings.tip_public_key, content),
-            check_copy=seal(settings.worker_public_key, content),
-            locale=settings.default_locale,
-        )
-        .returning(Submission.id)
+    submission = Submission(
+        ref=new_ref(),
+        kind=Kind.tip,
+        status=Status.received,
+        sealed=tipkeys.seal_to(key, content),
+        check_copy=seal(settings.worker_public_key, content),
+        locale=settings.default_locale,
     )
-    execute_alone(session, statement)
-    return ref
+    details = TipDetails(submission=submission, tip_key_id=key.id, last_activity_at=utcnow())
+    session.add_all([submission, details])
+    if commit:
+        session.commit()
+    else:
+        session.flush()
+    return RecordedTip(submission.ref, details)
 
 
 def receipt_state(kind: Kind, status: Status) -> ReceiptState:

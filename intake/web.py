@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import IO, Any
 from urllib.parse import parse_qsl
 
@@ -44,3 +45,15 @@ class IntakeRequest(Request):
     """The public site's request: lenient decoding of invalid UTF-8 (see the parser)."""
 
     form_data_parser_class = ReadableFormDataParser
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        # Uploaded files stay in memory (the request size caps them): a source's file, with
+        # its metadata, never reaches a temporary file on disk before it is cleaned and
+        # encrypted (core.attachments).
+        return BytesIO()

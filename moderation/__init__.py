@@ -20,6 +20,8 @@ from moderation import (
     notes,
     stats,
     submissions,
+    tip_files,
+    tip_replies,
     tips,
     tuning,
     two_factor,
@@ -53,6 +55,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(submissions.bp)
     app.register_blueprint(tips.bp)
+    app.register_blueprint(tip_files.bp)
+    app.register_blueprint(tip_replies.bp)
     app.register_blueprint(bans.bp)
     app.register_blueprint(lists.bp)
     app.register_blueprint(tuning.bp)

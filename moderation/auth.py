@@ -30,6 +30,7 @@ from core.staff import authenticate, normalise_email
 from core.transitions import UNKNOWN_ACCOUNT
 from core.urls import local_path
 from moderation.forms import LoginForm
+from moderation.tip_access import end_session, start_session, unlock_at_login
 from moderation.two_factor import (
     CODE_ENDPOINTS,
     PENDING_KEY,
@@ -150,15 +151,23 @@ def login() -> ResponseReturnValue:
         email, password = form.email.data or "", form.password.data or ""
         user = authenticate(db.session, email, password)
         if user is not None and user.totp_secret:
-            # The password was right; the session starts only once the code is too.
+            # The password was right; the session starts only once the code is too. The tip
+            # keys are unlocked now (the password is not kept), but their secret only joins
+            # the login session after the code is accepted.
+            db.session.commit()  # keeps an upgraded password hash
+            unlocked = unlock_at_login(db.session, user, password)
             browser_session.clear()
             start_second_step(user)
-            db.session.commit()  # keeps an upgraded password hash
+            if unlocked:
+                browser_session[PENDING_KEY] = {**browser_session[PENDING_KEY], "keys": unlocked}
             return redirect(url_for("auth.login_code", next=request.args.get("next")), 303)
         if user is not None:
+            db.session.commit()  # keeps an upgraded password hash
+            unlocked = unlock_at_login(db.session, user, password)
             # A fresh session: nothing from before the login carries over into it.
             browser_session.clear()
             login_user(StaffLogin(user))
+            start_session(unlocked)
             record_login(db.session, user)
             return redirect(_landing(), code=303)
         record_failed_login(db.session, email)
@@ -179,8 +188,10 @@ def login_code() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = pending.user
         if accept_code(user, form.digits()):
+            unlocked = browser_session.get(PENDING_KEY, {}).get("keys")
             browser_session.clear()
             login_user(StaffLogin(user))
+            start_session(unlocked if isinstance(unlocked, str) else None)
             record_login(db.session, user, second_factor=True)
             return redirect(_landing(), code=303)
         record_failed_login(db.session, user.email, reason="wrong or reused two-factor code")
@@ -196,7 +207,8 @@ def login_code() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """End the session."""
+    """End the session, and delete the tip keys it unlocked."""
+    end_session(db.session)
     logout_user()
     browser_session.clear()
     flash(_("You are logged out."), "info")

@@ -75,6 +75,17 @@ ACTION_LABELS = {
     "article_mode": _l("article's comments mode changed"),
     "staff": _l("staff account changed"),
     "two_factor": _l("two-factor login changed"),
+    "tip_assign": _l("tip assigned"),
+    "tip_unassign": _l("tip unassigned"),
+    "tip_label": _l("label added"),
+    "tip_unlabel": _l("label removed"),
+    "tip_star": _l("starred"),
+    "tip_unstar": _l("star removed"),
+    "tip_keep": _l("marked to keep"),
+    "tip_unkeep": _l("keep mark removed"),
+    "tip_note": _l("internal note added"),
+    "purge": _l("tip deleted after the retention period"),
+    "codename_expired": _l("codename expired without a reply"),
 }
 
 ROLE_LABELS = {

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from core import limits
+from core import limits, tipkeys
 from core.app import current_settings
 from core.article_modes import set_mode
 from core.db import db
@@ -44,6 +44,7 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 ARTICLES_PER_PAGE = 50
 FLAG_THRESHOLD_MAX = 100
 AUTO_CLOSE_DAYS_MAX = 3650
+RETENTION_DAYS_MAX = 3650
 
 PREMODERATION_LABELS = {
     Premoderation.off: _l("Off: only what the checks and the article's mode hold"),
@@ -77,6 +78,20 @@ class SettingsForm(FlaskForm):
         validators=[
             InputRequired(_l("Enter a number.")),
             NumberRange(0, AUTO_CLOSE_DAYS_MAX, _l("Enter a number from %(min)s to %(max)s.")),
+        ],
+    )
+    tip_retention_days = IntegerField(
+        _l("Delete closed tips after this many days (0: never)"),
+        validators=[
+            InputRequired(_l("Enter a number.")),
+            NumberRange(0, RETENTION_DAYS_MAX, _l("Enter a number from %(min)s to %(max)s.")),
+        ],
+    )
+    codename_days = IntegerField(
+        _l("A source's codename stops working after this many days if nobody replied"),
+        validators=[
+            InputRequired(_l("Enter a number.")),
+            NumberRange(1, RETENTION_DAYS_MAX, _l("Enter a number from %(min)s to %(max)s.")),
         ],
     )
     require_totp = BooleanField(_l("Require two-factor login for every staff account"))
@@ -144,6 +159,8 @@ def index() -> ResponseReturnValue:
         premoderation=current.premoderation.value,
         flag_threshold=current.flag_threshold,
         auto_close_days=current.auto_close_days,
+        tip_retention_days=current.tip_retention_days,
+        codename_days=current.codename_days,
         require_totp=current.require_totp,
     )
     return _render_settings(form)
@@ -163,6 +180,8 @@ def update() -> ResponseReturnValue:
         premoderation=form.premoderation.data,
         flag_threshold=form.flag_threshold.data,
         auto_close_days=form.auto_close_days.data,
+        tip_retention_days=form.tip_retention_days.data,
+        codename_days=form.codename_days.data,
         require_totp=bool(form.require_totp.data),
     )
     if changed:
@@ -343,6 +362,8 @@ def _render_staff(
         "settings_staff.html",
         form=form,
         accounts=staff_list(db.session),
+        # Who holds the tip key (core.tipkeys): they can read tips; it is granted from the CLI.
+        key_holders={user.id for user in tipkeys.holders(db.session)},
         roles=ROLE_LABELS,
         created=created,
         password=password,

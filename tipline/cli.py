@@ -24,6 +24,7 @@ from tipline.database import find_staff_user, revisions, safe_url
 from tipline.demo import DEMO_ADMIN_EMAIL
 from tipline.lists_cli import lists
 from tipline.standalone import Options, StandaloneError, run
+from tipline.tips_cli import tips
 
 ROLES = [role.value for role in Role]
 
@@ -53,6 +54,7 @@ def cli() -> None:
 cli.add_command(lists)
 cli.add_command(bans)
 cli.add_command(checks)
+cli.add_command(tips)
 
 
 def main() -> None:
@@ -91,8 +93,10 @@ def init() -> None:
     for line in instance_folder.describe_hosts():
         click.echo(line)
     click.echo(
-        "The public site must never get TIPLINE_TIP_PRIVATE_KEY or TIPLINE_WORKER_PRIVATE_KEY.\n"
-        "Back this file up somewhere safe: without the tip private key, stored tips cannot be read."
+        "No site needs TIPLINE_TIP_PRIVATE_KEY: run `tipline tips setup --import-secrets-key\n"
+        "--as EMAIL` to hand the tip key to an editor (their password then guards it), then\n"
+        "delete tip_private_key from this file. The public site must never get\n"
+        "TIPLINE_WORKER_PRIVATE_KEY."
     )
 
 
@@ -179,9 +183,16 @@ def user_password(email: str) -> None:
             account = find_staff_user(session, email)
             if account is None:
                 raise StaffError(f"there is no staff account for {email.strip().lower()}")
+            held_key = account.wrapped_private_key is not None
             set_password(account, _new_password())
             session.commit()
             click.echo(f"New password set for {account.email}; their other sessions have ended.")
+            if held_key:
+                # Their personal key was wrapped under the old password, which we do not have.
+                click.echo(
+                    "Their tip key access ended with the old password: someone who holds the key "
+                    f"can give it back with `tipline tips grant {account.email} --as EMAIL`."
+                )
     finally:
         engine.dispose()
 

@@ -7,6 +7,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import tipkeys
 from core.enums import ModerationMode, Role
 from core.models import Article, StaffUser
 from core.staff import create_staff_user, set_password
@@ -61,15 +62,23 @@ def one_time_password() -> str:
     return "-".join(groups)
 
 
-def reset_demo_admin(session: Session, email: str = DEMO_ADMIN_EMAIL) -> tuple[StaffUser, str]:
-    """Create the demo admin, or give it a fresh password; returns it and the new password."""
+def reset_demo_admin(
+    session: Session, email: str = DEMO_ADMIN_EMAIL, tip_private_key: bytes = b""
+) -> tuple[StaffUser, str]:
+    """Create the demo admin, or give it a fresh password; returns it and the new password.
+
+    With `tip_private_key` (the instance's, from `tipline init`), the admin holds the tip key:
+    a new password loses the old personal key, so the demo's tip key is granted again.
+    """
     password = one_time_password()
     user = find_staff_user(session, email)
     if user is None:
         user = create_staff_user(session, email, password, Role.admin)
     else:
-        set_password(user, password)
         user.role = Role.admin
         user.is_active = True
+        set_password(user, password)
     session.commit()
+    if tip_private_key:
+        tipkeys.adopt(session, user, password, tip_private_key)
     return user, password

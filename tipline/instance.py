@@ -32,9 +32,10 @@ HOSTS: dict[str, tuple[str, tuple[str, ...]]] = {
         "public site",
         ("intake_secret_key", "hash_key", "tip_public_key", "worker_public_key"),
     ),
+    # The staff site holds no tip key: editors' logins unlock it (core.tipkeys).
     "moderation": (
         "staff site",
-        ("moderation_secret_key", "hash_key", "tip_public_key", "tip_private_key"),
+        ("moderation_secret_key", "hash_key"),
     ),
     "worker": (
         "workers and beat",

@@ -340,9 +340,11 @@ def _start_broker(
 
 
 def _gunicorn(app: str, host: str, port: int, workers: int) -> list[str]:
-    # No --access-logfile: gunicorn's access log would record every reader's IP address.
+    # No --access-logfile: gunicorn's access log would record every reader's IP address; and
+    # core.gunicorn_conf removes client addresses from its error log too.
     args = [
         *(sys.executable, "-m", "gunicorn", f"{app}.wsgi:app"),
+        "--config=python:core.gunicorn_conf",
         f"--bind={_bind(host, port)}",
         f"--workers={workers}",
         "--worker-class=sync",
@@ -424,7 +426,7 @@ def _seed_demo(settings: Settings, admin_email: str) -> Demo:
     try:
         with session_scope(engine) as session:
             article = seed_demo_article(session)
-            admin, password = reset_demo_admin(session, admin_email)
+            admin, password = reset_demo_admin(session, admin_email, settings.tip_private_key)
             return Demo(article_slug=article.slug, admin_email=admin.email, password=password)
     finally:
         engine.dispose()

@@ -10,6 +10,7 @@ import secrets
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import worker_process_init
 
 from core.app import create_base_app
@@ -66,6 +67,14 @@ celery.conf.beat_schedule["compact-tallies"] = {
     "task": worker.tasks.COMPACT_TALLIES_TASK,
     "schedule": 60.0,
     "options": {"expires": 60.0},
+}
+# Purges closed tips after tip_retention_days and expires unanswered codenames (core.retention).
+# Daily at a set hour, not every 24 h: beat's schedule file does not always survive a restart
+# (compose keeps it in /tmp), and an interval would then start again from zero each time.
+celery.conf.beat_schedule["retention"] = {
+    "task": worker.tasks.RETENTION_TASK,
+    "schedule": crontab(minute="30", hour="3"),
+    "options": {"expires": 6 * 3600.0},
 }
 if settings.retrain_interval_seconds > 0:
     celery.conf.beat_schedule["retrain"] = {

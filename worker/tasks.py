@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import Celery, shared_task
 from flask import current_app
 
-from core import tallies
+from core import retention, tallies
 from core.app import current_settings
 from core.db import db
 from core.queue import CHECK_TASK, SWEEP_TASK
@@ -18,6 +18,7 @@ from worker import akismet_feedback, articles, checking, learning, sweeper
 RETRAIN_TASK = "worker.tasks.retrain"
 AUTO_CLOSE_TASK = "worker.tasks.auto_close"
 COMPACT_TALLIES_TASK = "worker.tasks.compact_tallies"
+RETENTION_TASK = "worker.tasks.retention"
 
 
 @shared_task(name=CHECK_TASK, ignore_result=True)
@@ -55,3 +56,9 @@ def auto_close() -> None:
 def compact_tallies() -> None:
     """Fold the queues' running tallies into one row per status (core.tallies)."""
     tallies.compact(db.session)
+
+
+@shared_task(name=RETENTION_TASK, ignore_result=True)
+def apply_retention() -> None:
+    """Purge the closed tips that are due and expire unanswered codenames (core.retention)."""
+    retention.run(db.session, current_settings())

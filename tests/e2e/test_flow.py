@@ -9,9 +9,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
+from core import tipkeys
 from core.enums import ModerationMode, Role, Status
 from tests.e2e.conftest import (
     LOCALES,
+    PASSWORD,
     LiveServer,
     Visitor,
     add_article,
@@ -131,6 +133,9 @@ def test_reader_comments_moderator_approves_reader_sees_it(
     expect(page.locator(".comment-list .comment__text")).to_have_text([COMMENT])
 
 
+REPLY = "Gracias. ¿Puede decirnos en qué policlínico?"
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_reader_sends_tip_editor_reads_it_moderator_cannot(
     locale: str,
@@ -142,7 +147,9 @@ def test_reader_sends_tip_editor_reads_it_moderator_cannot(
     visitor: Callable[..., Visitor],
 ) -> None:
     article = add_article(session, ModerationMode.pre)
-    add_staff(session, "editor@example.org", Role.editor)
+    editor_account = add_staff(session, "editor@example.org", Role.editor)
+    # The editor holds the newsroom's tip key: their login unlocks it (core.tipkeys).
+    tipkeys.set_up(session, editor_account, PASSWORD)
     add_staff(session, "moderador@example.org", Role.moderator)
     pub, staff = public_site.t, staff_site.t
 
@@ -160,7 +167,10 @@ def test_reader_sends_tip_editor_reads_it_moderator_cannot(
     page.get_by_label(pub(locale, "Your name (optional)")).fill("Un trabajador")
     page.get_by_role("button", name=pub(locale, "Send tip")).click()
     assert_language(reader, public_site, "Thank you: your tip was received", "Gracias")
-    ref = page.locator(".reference__code").inner_text().strip()
+    ref = page.locator(".reference__code:not(.codename)").inner_text().strip()
+    # The way back: a codename, shown once.
+    codename = page.locator(".codename").inner_text().strip()
+    assert len(codename.split()) >= 7
     # The receipt never repeats what the tipster wrote.
     expect(page.get_by_text(TIP)).to_have_count(0)
     assert wait_checked(session, ref) is Status.new
@@ -179,6 +189,16 @@ def test_reader_sends_tip_editor_reads_it_moderator_cannot(
     expect(ed.get_by_text("Signal +53 5555 0101")).to_be_visible()
     expect(ed.get_by_text("Un trabajador")).to_be_visible()
     tip_url = ed.url
+
+    # The editor replies; the tipster comes back with the codename and reads the reply.
+    ed.get_by_label(staff(locale, "Reply to the source")).fill(REPLY)
+    ed.get_by_role("button", name=staff(locale, "Send reply")).click()
+    expect(ed.get_by_text(REPLY)).to_be_visible()
+    page.goto(f"{public_site.url}/tip/return")
+    page.get_by_label(pub(locale, "Your codename")).fill(codename)
+    page.get_by_role("button", name=pub(locale, "Continue")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(pub(locale, "Your tip"))
+    expect(page.get_by_text(REPLY)).to_be_visible()
 
     # A moderator has no Tips link, and the tip's address is refused.
     moderator = visitor(locale)

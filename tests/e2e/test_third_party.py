@@ -59,7 +59,7 @@ def test_public_pages_request_only_their_own_origin(
         "En el mercado de Cuatro Caminos revenden el pollo de la canasta."
     )
     page.get_by_role("button", name=t(locale, "Send tip")).click()
-    expect(page.locator(".reference__code")).to_be_visible()
+    expect(page.locator(".codename")).to_be_visible()
     page.wait_for_load_state("networkidle")
 
     own = public_site.url

@@ -22,6 +22,12 @@ def test_the_public_site_has_no_staff_routes_and_no_way_to_read_tips(intake_app:
         ("/tip", "GET"),
         ("/tip", "POST"),
         ("/receipts/<ref>", "GET"),
+        # A source's way back: the codename shown once, then their page (intake.sources).
+        ("/tip/codename", "GET"),
+        ("/tip/return", "GET"),
+        ("/tip/return", "POST"),
+        ("/tip/return/followup", "POST"),
+        ("/tip/return/leave", "POST"),
         # Readers' reports of a published comment (intake.flags).
         ("/articles/<slug>/comments/<int:comment_id>/report", "GET"),
         ("/articles/<slug>/comments/<int:comment_id>/report", "POST"),
@@ -35,7 +41,8 @@ def test_the_public_site_has_no_staff_routes_and_no_way_to_read_tips(intake_app:
 def test_the_app_refuses_to_start_without_its_secrets(settings: Settings) -> None:
     from intake import create_app
 
-    for name in ("intake_secret_key", "hash_key", "tip_public_key", "worker_public_key"):
+    # The tip key's public half comes from the database (core.tipkeys), not from here.
+    for name in ("intake_secret_key", "hash_key", "worker_public_key"):
         empty = b"" if isinstance(getattr(settings, name), bytes) else ""
         with pytest.raises(ConfigError, match=f"TIPLINE_{name.upper()}"):
             create_app(dataclasses.replace(settings, **{name: empty}))

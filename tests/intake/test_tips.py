@@ -6,6 +6,7 @@ import logging
 
 import pytest
 from flask.testing import FlaskClient
+from nacl.exceptions import CryptoError
 from sqlalchemy.orm import Session
 
 from core import limits
@@ -63,7 +64,8 @@ def test_a_tip_is_sealed_twice_and_nothing_about_the_tipster_is_stored(
 
     [tip] = submissions(session)
     assert response.status_code == 303
-    assert response.headers["Location"] == f"/receipts/{tip.ref}#main"
+    # The reference and the codename are shown once, on a page of their own (intake.sources).
+    assert response.headers["Location"] == "/tip/codename#main"
     assert (tip.kind, tip.status, tip.article_id) == (Kind.tip, Status.received, None)
     assert (tip.body, tip.author_name, tip.email_hash, tip.ip_hash) == (None, None, None, None)
     assert tip.sealed is not None and tip.check_copy is not None
@@ -128,3 +130,34 @@ def test_the_worker_checks_a_tip(
         timeout=30,
         what="the worker to file the tip as new",
     )
+
+
+def test_without_a_tip_key_the_form_says_tips_are_not_open_and_stores_nothing(
+    settings: Settings, session: Session
+) -> None:
+    from intake import create_app
+
+    # No key in the database and none configured: no one could ever read the tip.
+    client = create_app(settings.with_overrides(tip_public_key=b"")).test_client()
+    response = post_tip(client, headers={"Accept-Language": "en"})
+    assert response.status_code == 503
+    assert "not taking tips through this site yet" in response.text
+    assert "Nothing you wrote was stored." in response.text
+    assert submissions(session) == []
+
+
+def test_once_an_editor_holds_a_key_tips_are_sealed_to_it(
+    quiet_client: FlaskClient, quiet_settings: Settings, session: Session
+) -> None:
+    from core import tipkeys
+    from tests.support_tips import EDITOR_PASSWORD, make_editor_with_tip_key
+
+    editor = make_editor_with_tip_key(session)
+    post_tip(quiet_client, text=TIP)
+    [tip] = submissions(session)
+    keys = tipkeys.unlock(session, editor, EDITOR_PASSWORD)
+    assert tip.sealed is not None
+    assert tipkeys.open_sealed(keys, None, tip.sealed)["text"] == TIP
+    # The configured key (an install from before keys moved into the database) is not used.
+    with pytest.raises(CryptoError):
+        unseal(quiet_settings.tip_private_key, tip.sealed)

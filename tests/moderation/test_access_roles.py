@@ -46,8 +46,17 @@ LOWEST_ROLE: dict[str, Role] = {
     # Tips are for editors.
     "tips.index": E,
     "tips.show": E,
+    "tip_files.download": E,
     "tips.change": E,
+    "tips.assign": E,
+    "tips.add_label": E,
+    "tips.remove_label": E,
+    "tips.star": E,
+    "tips.keep": E,
+    "tips.mark_unread": E,
+    "tips.add_note": E,
     "undo.undo_tip": E,
+    "tip_replies.reply": E,
     # The newsroom's rules and its record are for admins.
     "lists.index": A,
     "lists.add": A,

@@ -101,6 +101,8 @@ def test_each_setting_saves_and_is_audited(as_admin: FlaskClient, session: Sessi
             "premoderation": "new_commenters",
             "flag_threshold": "3",
             "auto_close_days": "30",
+            "tip_retention_days": "90",
+            "codename_days": "30",
             "require_totp": "y",
         },
     )
@@ -135,6 +137,8 @@ def test_each_setting_saves_and_is_audited(as_admin: FlaskClient, session: Sessi
             "premoderation": "new_commenters",
             "flag_threshold": "3",
             "auto_close_days": "30",
+            "tip_retention_days": "90",
+            "codename_days": "30",
         },
     )
     assert response.status_code == 303
@@ -152,6 +156,10 @@ def test_each_setting_saves_and_is_audited(as_admin: FlaskClient, session: Sessi
         ("auto_close_days", "-1", "Enter a number from 0 to 3650."),
         ("auto_close_days", "3651", "Enter a number from 0 to 3650."),
         ("auto_close_days", "", "Enter a number."),
+        ("tip_retention_days", "-1", "Enter a number from 0 to 3650."),
+        ("tip_retention_days", "", "Enter a number."),
+        ("codename_days", "0", "Enter a number from 1 to 3650."),
+        ("codename_days", "3651", "Enter a number from 1 to 3650."),
         ("premoderation", "everything", "Not a valid choice"),
     ],
 )
@@ -163,6 +171,8 @@ def test_bad_values_get_form_errors_and_change_nothing(
         "premoderation": "all",
         "flag_threshold": "2",
         "auto_close_days": "7",
+        "tip_retention_days": "90",
+        "codename_days": "30",
     }
     data[field] = value
     response = as_admin.post("/settings", data=data)
@@ -172,6 +182,30 @@ def test_bad_values_get_form_errors_and_change_nothing(
     assert load(session).premoderation is Premoderation.off
     session.commit()
     assert _audit(session, "setting") == []
+
+
+def test_retention_settings_show_save_and_are_audited(
+    as_admin: FlaskClient, session: Session
+) -> None:
+    page = as_admin.get("/settings").text
+    assert re.search(r'name="tip_retention_days"[^>]*value="90"', page)
+    assert re.search(r'name="codename_days"[^>]*value="30"', page)
+    data = {
+        "csrf_token": token_from(as_admin, "/settings"),
+        "premoderation": "off",
+        "flag_threshold": "1",
+        "auto_close_days": "0",
+        "tip_retention_days": "0",
+        "codename_days": "60",
+    }
+    assert as_admin.post("/settings", data=data).status_code == 303
+    current = load(session)
+    session.commit()
+    assert (current.tip_retention_days, current.codename_days) == (0, 60)
+    assert _audit(session, "setting") == [
+        ("admin@example.org", "tip_retention_days: 90 → 0"),
+        ("admin@example.org", "codename_days: 30 → 60"),
+    ]
 
 
 def test_settings_form_without_csrf_token_is_refused(

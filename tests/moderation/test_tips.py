@@ -1,4 +1,4 @@
-"""Tips on the staff site: opened with the newsroom's key, for editors, never logged."""
+"""Tips on the staff site: opened with the keys the editor's login unlocked, never logged."""
 
 from __future__ import annotations
 
@@ -7,30 +7,36 @@ from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
+from nacl.public import PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.config import Settings
-from core.crypto import generate_keypair, seal
+from core import tipkeys
 from core.enums import Kind, Role, Status, Verdict
-from core.models import AuditEvent, CheckResult, StaffUser, Submission
-from moderation import create_app
-from tests.moderation.conftest import login, new_client, tab_count, token_from
+from core.models import AuditEvent, CheckResult, StaffUser, Submission, TipDetails
+from tests.moderation.conftest import login, tab_count, token_from
+from tests.support_tips import EDITOR_PASSWORD, make_editor_with_tip_key
 
 TEXT = "El director de la empresa eléctrica <b>desvía</b> combustible.\nTengo los papeles."
 CONTACT = "Signal +53 5 555 0101"
+NO_KEY = "Your login has not unlocked the tip key: log out and in again, or ask an editor"
 
 
 @pytest.fixture
-def editor(make_staff: Callable[..., StaffUser]) -> StaffUser:
-    """An editor account."""
-    return make_staff("ed@example.org", Role.editor)
+def editor(session: Session) -> StaffUser:
+    """An editor holding the tip key (logged in through the form, their login unlocks it)."""
+    return make_editor_with_tip_key(session, "ed@example.org", EDITOR_PASSWORD)
 
 
 def _tip(
-    session: Session, public_key: bytes, status: Status = Status.new, name: str = "Rosa"
+    session: Session,
+    status: Status = Status.new,
+    name: str = "Rosa",
+    key: tipkeys.PublicTipKey | None = None,
 ) -> Submission:
-    sealed = seal(public_key, {"text": TEXT, "contact": CONTACT, "name": name})
+    current = tipkeys.current_public_key(session)
+    assert current is not None
+    sealed = tipkeys.seal_to(key or current, {"text": TEXT, "contact": CONTACT, "name": name})
     tip = Submission(kind=Kind.tip, status=status, sealed=sealed)
     tip.check_results.append(
         CheckResult(
@@ -42,7 +48,7 @@ def _tip(
             reason_params={"count": len(TEXT)},
         )
     )
-    session.add(tip)
+    session.add_all([tip, TipDetails(submission=tip, tip_key_id=current.id)])
     session.commit()
     return tip
 
@@ -51,11 +57,10 @@ def test_editor_opens_a_tip_and_reads_it_escaped(
     client: FlaskClient,
     editor: StaffUser,
     session: Session,
-    settings: Settings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    tip = _tip(session, settings.tip_public_key)
-    login(client, "ed@example.org")
+    tip = _tip(session)
+    login(client, "ed@example.org", EDITOR_PASSWORD)
     caplog.set_level(logging.DEBUG)
 
     listing = client.get("/tips")
@@ -75,11 +80,11 @@ def test_editor_opens_a_tip_and_reads_it_escaped(
 
 
 def test_tip_tabs_filter_by_status_with_counts(
-    client: FlaskClient, editor: StaffUser, session: Session, settings: Settings
+    client: FlaskClient, editor: StaffUser, session: Session
 ) -> None:
-    new = _tip(session, settings.tip_public_key)
-    closed = _tip(session, settings.tip_public_key, Status.closed)
-    login(client, "ed@example.org")
+    new = _tip(session)
+    closed = _tip(session, Status.closed)
+    login(client, "ed@example.org", EDITOR_PASSWORD)
     html = client.get("/tips").text
     assert new.ref in html and closed.ref not in html
     assert (tab_count(html, "new"), tab_count(html, "closed"), tab_count(html, "in_progress")) == (
@@ -91,11 +96,11 @@ def test_tip_tabs_filter_by_status_with_counts(
 
 
 def test_triage_moves_a_tip_along_and_audits_it(
-    client: FlaskClient, editor: StaffUser, session: Session, settings: Settings
+    client: FlaskClient, editor: StaffUser, session: Session
 ) -> None:
-    tip = _tip(session, settings.tip_public_key)
+    tip = _tip(session)
     url = f"/tips/{tip.id}"
-    login(client, "ed@example.org")
+    login(client, "ed@example.org", EDITOR_PASSWORD)
     token = token_from(client, url)
     response = client.post(
         f"{url}/status", data={"csrf_token": token, "to": "in_progress", "version": "1"}
@@ -111,40 +116,74 @@ def test_triage_moves_a_tip_along_and_audits_it(
 
     rows = session.execute(
         select(AuditEvent.actor_label, AuditEvent.from_status, AuditEvent.to_status).where(
-            AuditEvent.submission_id == tip.id
+            AuditEvent.submission_id == tip.id, AuditEvent.to_status.is_not(None)
         )
     ).all()
     session.commit()
     assert [tuple(r) for r in rows] == [("ed@example.org", "new", "in_progress")]
 
 
-def test_without_the_private_key_the_page_says_so(
-    settings: Settings, editor: StaffUser, session: Session
+def test_closing_a_tip_records_when_and_reopening_clears_it(
+    client: FlaskClient, editor: StaffUser, session: Session
 ) -> None:
-    tip = _tip(session, settings.tip_public_key)
-    client = new_client(create_app(settings.with_overrides(tip_private_key=b"")))
-    login(client, "ed@example.org")
+    tip = _tip(session)
+    url = f"/tips/{tip.id}"
+    login(client, "ed@example.org", EDITOR_PASSWORD)
+    token = token_from(client, url)
+    closed = client.post(
+        f"{url}/status", data={"csrf_token": token, "to": "closed", "version": "1"}
+    )
+    assert closed.status_code == 303
+    session.expire_all()
+    details = session.get(TipDetails, tip.id)
+    assert details is not None and details.closed_at is not None
+    # Undone (the undo form of the same page): open again, no longer counting towards purging.
+    event = session.scalar(select(AuditEvent.id).where(AuditEvent.to_status == "closed"))
+    session.commit()  # SQLite: a test's open transaction would lock out the app
+    assert "Closed" in client.get(url).text
+    undone = client.post(
+        f"{url}/undo", data={"csrf_token": token, "event": str(event), "version": "2"}
+    )
+    assert undone.status_code == 303
+    session.expire_all()
+    details = session.get(TipDetails, tip.id)
+    assert details is not None and details.closed_at is None
+    session.commit()
+
+
+def test_an_editor_whose_login_holds_no_key_is_told_what_to_do(
+    editor: StaffUser,
+    session: Session,
+    client: FlaskClient,
+    make_staff: Callable[..., StaffUser],
+) -> None:
+    tip = _tip(session)
+    make_staff("second@example.org", Role.editor)
+    login(client, "second@example.org")
     page = client.get(f"/tips/{tip.id}")
     assert page.status_code == 200
-    assert "This staff site has no tip private key configured" in page.text
-    assert tip.ref in page.text
+    assert NO_KEY in page.text and "`tipline tips grant`" in page.text
+    assert tip.ref in page.text and "desvía" not in page.text
 
 
 def test_a_tip_sealed_to_another_key_is_reported_not_a_crash(
     client: FlaskClient, editor: StaffUser, session: Session
 ) -> None:
-    tip = _tip(session, generate_keypair().public)
-    login(client, "ed@example.org")
+    current = tipkeys.current_public_key(session)
+    assert current is not None
+    stranger = tipkeys.PublicTipKey(current.id, bytes(PrivateKey.generate().public_key))
+    tip = _tip(session, key=stranger)
+    login(client, "ed@example.org", EDITOR_PASSWORD)
     page = client.get(f"/tips/{tip.id}")
     assert page.status_code == 200
-    assert "could not be opened with this site&#39;s private key" in page.text
+    assert "could not be opened with the tip keys your login unlocked" in page.text
 
 
 def test_tip_routes_do_not_serve_comments(
-    client: FlaskClient, editor: StaffUser, session: Session, settings: Settings
+    client: FlaskClient, editor: StaffUser, session: Session
 ) -> None:
     comment = Submission(kind=Kind.comment, status=Status.pending, author_name="A", body="hola")
     session.add(comment)
     session.commit()
-    login(client, "ed@example.org")
+    login(client, "ed@example.org", EDITOR_PASSWORD)
     assert client.get(f"/tips/{comment.id}").status_code == 404
