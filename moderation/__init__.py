@@ -9,12 +9,14 @@ from core.config import Settings
 from core.enums import Kind
 from moderation import (
     access,
+    account,
     audit,
     auth,
     bans,
     bulk,
     claims,
     counts,
+    digest_preview,
     display,
     lists,
     notes,
@@ -69,6 +71,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notes.bp)
     app.register_blueprint(settings_pages.bp)
     app.register_blueprint(two_factor.bp)
+    app.register_blueprint(digest_preview.bp)
+    app.register_blueprint(account.bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -94,8 +94,9 @@ login_manager._session_identifier_generator = _session_identifier
 def init_auth(app: Flask, settings: Settings) -> None:
     """Attach Flask-Login and the login rate limit to `app`."""
     login_manager.init_app(app, add_context_processor=False)
-    # Only the login POSTs are limited: the password and two-factor codes are what a guesser
-    # sends (one budget for both, so that guessing codes is no cheaper than passwords).
+    # Only the login POSTs (and the password change's check of the current one) are limited:
+    # the password and two-factor codes are what a guesser sends (one budget for all, so that
+    # guessing codes is no cheaper than passwords).
     limit_posts(
         app,
         PostLimit(
@@ -105,7 +106,7 @@ def init_auth(app: Flask, settings: Settings) -> None:
             scope="login",
             setting="TIPLINE_LOGIN_RATE_LIMIT",
         ),
-        applies=lambda: request.endpoint == "auth.login" or request.endpoint in CODE_ENDPOINTS,
+        applies=lambda: request.endpoint in {"auth.login", "account.password", *CODE_ENDPOINTS},
     )
 
 

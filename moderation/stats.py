@@ -22,10 +22,19 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, select
+from sqlalchemy import ColumnElement, case, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from core.db import db, utcnow
+from core.decision_events import (
+    CAUGHT_FROM,
+    CHECKS_ACTION,
+    DECIDED,
+    comment_events,
+    decision,
+    duration_unit,
+    false_positive_events,
+)
 from core.enums import Kind, Role, Status
 from core.models import AuditEvent, Submission
 from core.transitions import SYSTEM
@@ -36,14 +45,6 @@ bp = Blueprint("stats", __name__)
 
 # A comment waits for a person while it is pending (held) or reported (flagged by readers).
 WAITING = (Status.pending.value, Status.reported.value)
-# The statuses a person decides a comment into.
-DECIDED = (Status.published.value, Status.rejected.value, Status.spam.value)
-# The audit action of the checks' moves (worker.checking), and of taking a decision back: an
-# undo restores an earlier state, it is not a new decision.
-CHECKS_ACTION = "checks"
-UNDO_ACTION = "undo"
-# Where a comment was when a person caught it as spam by hand.
-CAUGHT_FROM = (Status.pending.value, Status.published.value, Status.reported.value)
 # At most this many decisions (the most recent) go into the times to decision.
 SAMPLE_CAP = 50_000
 
@@ -194,23 +195,6 @@ def _as_utc(value: datetime | str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _by_person() -> ColumnElement[bool]:
-    # A status change a person made (the checks and readers' flags are "system").
-    return and_(AuditEvent.actor_label != SYSTEM, AuditEvent.to_status.is_not(None))
-
-
-def _decision() -> ColumnElement[bool]:
-    return and_(_by_person(), AuditEvent.to_status.in_(DECIDED), AuditEvent.action != UNDO_ACTION)
-
-
-def _comment_events(window: Window, *columns: Any) -> Any:
-    return (
-        select(*columns)
-        .join(Submission, Submission.id == AuditEvent.submission_id)
-        .where(AuditEvent.at >= window.start, Submission.kind == Kind.comment)
-    )
-
-
 def _per_bucket(session: Session, window: Window, query: Any, bucket: Any) -> list[list[int]]:
     # Rows of (bucket, count, count, ...) into one list per count, bucket by bucket.
     rows = session.execute(query.group_by(bucket)).all()
@@ -270,8 +254,8 @@ def decision_times(session: Session, window: Window) -> tuple[list[Times], Times
         .exists()
     )
     query = (
-        _comment_events(window, AuditEvent.at, Submission.created_at)
-        .where(_decision(), AuditEvent.from_status == Status.pending.value, first)
+        comment_events(window.start, AuditEvent.at, Submission.created_at)
+        .where(decision(), AuditEvent.from_status == Status.pending.value, first)
         .order_by(AuditEvent.at.desc())
         .limit(SAMPLE_CAP + 1)
     )
@@ -290,10 +274,10 @@ def moderator_loads(session: Session, window: Window) -> list[ModeratorLoad]:
     """Each person's decisions on comments and active hours, busiest first."""
     hour = _truncated(session, AuditEvent.at, "hour")
     query = (
-        _comment_events(
-            window, AuditEvent.actor_label, func.count(), func.count(func.distinct(hour))
+        comment_events(
+            window.start, AuditEvent.actor_label, func.count(), func.count(func.distinct(hour))
         )
-        .where(_decision())
+        .where(decision())
         .group_by(AuditEvent.actor_label)
     )
     loads = [ModeratorLoad(label, n, hours) for label, n, hours in session.execute(query)]
@@ -303,43 +287,25 @@ def moderator_loads(session: Session, window: Window) -> list[ModeratorLoad]:
 def spam_caught(session: Session, window: Window) -> tuple[list[int], list[int]]:
     """Comments marked spam by the checks, and by a person, per bucket."""
     bucket = _truncated(session, AuditEvent.at, window.period.unit)
-    query = _comment_events(
-        window,
+    query = comment_events(
+        window.start,
         bucket,
         func.count().filter(AuditEvent.action == CHECKS_ACTION),
-        func.count().filter(_decision(), AuditEvent.from_status.in_(CAUGHT_FROM)),
+        func.count().filter(decision(), AuditEvent.from_status.in_(CAUGHT_FROM)),
     ).where(AuditEvent.to_status == Status.spam.value)
     found = _per_bucket(session, window, query, bucket)
     empty = [0] * len(window.starts)
     return (found[0], found[1]) if found else (empty, list(empty))
 
 
-def _false_positive_events(window: Window, *columns: Any) -> Any:
-    # A person published a comment out of spam, and the checks had marked it spam.
-    caught = aliased(AuditEvent)
-    by_checks = (
-        select(caught.id)
-        .where(
-            caught.submission_id == AuditEvent.submission_id,
-            caught.action == CHECKS_ACTION,
-            caught.to_status == Status.spam.value,
-        )
-        .exists()
-    )
-    return _comment_events(window, *columns).where(
-        _decision(),
-        AuditEvent.from_status == Status.spam.value,
-        AuditEvent.to_status == Status.published.value,
-        by_checks,
-    )
-
-
 def false_positives(session: Session, window: Window) -> tuple[list[int], int]:
     """Comments marked spam by the checks and then published by a person, per bucket and all."""
     bucket = _truncated(session, AuditEvent.at, window.period.unit)
     distinct = func.count(func.distinct(AuditEvent.submission_id))
-    found = _per_bucket(session, window, _false_positive_events(window, bucket, distinct), bucket)
-    total = session.scalar(_false_positive_events(window, distinct)) or 0
+    found = _per_bucket(
+        session, window, false_positive_events(window.start, bucket, distinct), bucket
+    )
+    total = session.scalar(false_positive_events(window.start, distinct)) or 0
     return (found[0] if found else [0] * len(window.starts)), total
 
 
@@ -376,18 +342,6 @@ def number(value: float) -> str:
 def percent(value: float | None) -> str:
     """A share in the reader's format, or a dash when there is nothing to share."""
     return "—" if value is None else format_percent(value, format="#,##0.#%")
-
-
-# Durations are shown in the largest unit that keeps the number above this many of it.
-_UNITS = (("day", 86400.0), ("hour", 3600.0), ("minute", 60.0), ("second", 1.0))
-
-
-def duration_unit(seconds: float) -> tuple[str, float]:
-    """The unit a duration (or a chart's largest one) reads best in, and its size in seconds."""
-    for name, size in _UNITS:
-        if seconds >= 2 * size:
-            return name, size
-    return "second", 1.0
 
 
 def duration(seconds: float | None, unit: tuple[str, float] | None = None) -> str:

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from flask import Blueprint, abort, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy import insert
 
 from core import attachments, tipkeys
 from core.app import current_settings
-from core.db import db
+from core.db import db, execute_alone, utcnow
 from core.enums import Role
 from core.errors import error_page
-from core.models import Attachment, Submission
+from core.models import Attachment, AuditEvent, Submission
 from moderation.access import current_staff, ensure_role, has_role
 from moderation.tip_access import current_tip_keys
 
@@ -87,6 +88,7 @@ def download(submission_id: int, attachment_id: int) -> ResponseReturnValue:
         return error_page(403, _("This file is sealed to a tip key your login does not hold."))
     except FileNotFoundError:
         return error_page(404, _("This file is no longer stored."))
+    _audit_download(submission_id, attachment_id)
     response = send_file(
         io.BytesIO(opened.data),
         mimetype=opened.content_type,
@@ -102,3 +104,26 @@ def download(submission_id: int, attachment_id: int) -> ResponseReturnValue:
     # Should a browser ever render it anyway, it runs nothing and reaches nothing.
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
+
+
+# The audit log's action for a tip's file downloaded by an editor.
+DOWNLOAD_ACTION = "tip_file"
+
+
+def _audit_download(submission_id: int, attachment_id: int) -> None:
+    # Who took a copy of a source's file, and when: a GET's session only reads, so the row is
+    # written in its own short transaction. The file's name is sealed and is not repeated here.
+    staff = current_staff()
+    execute_alone(
+        db.session,
+        insert(AuditEvent)
+        .values(
+            at=utcnow(),
+            actor_id=staff.id,
+            actor_label=staff.email,
+            action=DOWNLOAD_ACTION,
+            submission_id=submission_id,
+            reason=f"file {attachment_id}",
+        )
+        .returning(AuditEvent.id),
+    )

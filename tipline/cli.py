@@ -8,12 +8,14 @@ from typing import Any
 import click
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from core import tipkeys
 from core.config import ConfigError, Settings
 from core.db import make_engine, session_scope
 from core.enums import Role
 from core.migrate import upgrade as upgrade_database
-from core.models import StaffUser
+from core.models import StaffUser, TipKeyGrant
 from core.staff import StaffError, create_staff_user, set_password
 from moderation.staff_accounts import reset_two_factor
 from tipline import instance as instance_folder
@@ -22,6 +24,7 @@ from tipline.broker import BrokerError
 from tipline.checks_cli import checks
 from tipline.database import find_staff_user, revisions, safe_url
 from tipline.demo import DEMO_ADMIN_EMAIL
+from tipline.digest_cli import digest
 from tipline.lists_cli import lists
 from tipline.standalone import Options, StandaloneError, run
 from tipline.tips_cli import tips
@@ -55,6 +58,7 @@ cli.add_command(lists)
 cli.add_command(bans)
 cli.add_command(checks)
 cli.add_command(tips)
+cli.add_command(digest)
 
 
 def main() -> None:
@@ -151,6 +155,25 @@ def user() -> None:
     """Staff accounts of the staff site."""
 
 
+def _holds_tip_keys(session: Session, account: StaffUser) -> bool:
+    grant = select(TipKeyGrant.tip_key_id).where(TipKeyGrant.staff_id == account.id).limit(1)
+    return account.wrapped_private_key is not None and session.scalar(grant) is not None
+
+
+def _current_password(account: StaffUser) -> str:
+    """The account's current password, if the operator knows it: it keeps their tip keys."""
+    current: str = click.prompt(
+        "Current password (leave empty if unknown: their tip access then ends)",
+        default="",
+        show_default=False,
+        hide_input=True,
+    )
+    # A typo would drop the key as surely as an empty answer: refuse it rather than guess.
+    if current and tipkeys.personal_private_key(account, current) is None:
+        raise StaffError("that is not their current password: nothing was changed")
+    return current
+
+
 def _new_password() -> str:
     password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     return password
@@ -183,11 +206,15 @@ def user_password(email: str) -> None:
             account = find_staff_user(session, email)
             if account is None:
                 raise StaffError(f"there is no staff account for {email.strip().lower()}")
-            held_key = account.wrapped_private_key is not None
-            set_password(account, _new_password())
+            # Only someone who holds a tip key has access to lose: the others are not asked.
+            had_access = _holds_tip_keys(session, account)
+            current = _current_password(account) if had_access else ""
+            set_password(account, _new_password(), old_password=current or None)
             session.commit()
             click.echo(f"New password set for {account.email}; their other sessions have ended.")
-            if held_key:
+            if had_access and account.wrapped_private_key is not None:
+                click.echo("Their tip key access is kept: it opens with the new password.")
+            elif had_access:
                 # Their personal key was wrapped under the old password, which we do not have.
                 click.echo(
                     "Their tip key access ended with the old password: someone who holds the key "

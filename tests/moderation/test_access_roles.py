@@ -27,6 +27,8 @@ LOWEST_ROLE: dict[str, Role] = {
     "two_factor.account": M,
     "two_factor.enable": M,
     "two_factor.disable": M,
+    "digest_preview.preview": M,
+    "account.password": M,
     "submissions.index": M,
     "submissions.queue": M,
     "submissions.show": M,

@@ -6,12 +6,13 @@ from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import attachments, tipkeys
 from core.config import Settings
 from core.enums import Role
-from core.models import Attachment, StaffUser, Submission
+from core.models import Attachment, AuditEvent, StaffUser, Submission
 from intake.submissions import record_tip
 from tests import support_files as files
 from tests.moderation.conftest import PASSWORD, login
@@ -75,6 +76,17 @@ def test_an_editor_sees_the_files_and_downloads_the_cleaned_file(
     text_file = client.get(f"/tips/{tip.id}/files/{text.id}")
     assert text_file.mimetype == "text/plain"
     assert "notas.html.txt" in text_file.headers["Content-Disposition"]
+    # Each copy taken is in the audit log, under the editor's name, without the file's name.
+    audit = session.execute(
+        select(AuditEvent.actor_label, AuditEvent.submission_id, AuditEvent.reason).where(
+            AuditEvent.action == "tip_file"
+        )
+    ).all()
+    session.commit()
+    assert [tuple(row) for row in audit] == [
+        (editor.email, tip.id, f"file {photo.id}"),
+        (editor.email, tip.id, f"file {text.id}"),
+    ]
 
 
 def test_a_moderator_cannot_download_a_tips_file(
