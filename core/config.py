@@ -176,6 +176,14 @@ class Settings:
     sweep_after_seconds: int = 30
     resweep_after_seconds: int = 300
     task_queue: str = "tipline"
+    # Outgoing e-mail (digests, tip alerts; core.mailer): an SMTP relay, "starttls", "tls" or
+    # "none" (a local relay only), optional login, and the From address. No host: nothing sent.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = "tipline@localhost"
     log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -266,6 +274,16 @@ class Settings:
                 "SWEEP_INTERVAL_SECONDS", cls.sweep_interval_seconds, float
             ),
             task_queue=get("TASK_QUEUE", cls.task_queue),
+            smtp_host=get("SMTP_HOST"),
+            smtp_port=number("SMTP_PORT", cls.smtp_port),
+            smtp_security=_choice(
+                get("SMTP_SECURITY", cls.smtp_security),
+                ("starttls", "tls", "none"),
+                "SMTP_SECURITY",
+            ),
+            smtp_user=get("SMTP_USER"),
+            smtp_password=get("SMTP_PASSWORD"),
+            mail_from=get("MAIL_FROM", cls.mail_from),
             log_level=get("LOG_LEVEL", cls.log_level).upper(),
         )
 
@@ -332,3 +350,9 @@ def _bool(value: str, name: str) -> bool:
     if lowered in {"", "0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise ConfigError(f"TIPLINE_{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value

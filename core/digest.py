@@ -15,7 +15,8 @@ Flask-Babel outside one silently falls back to untranslated English.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -174,6 +175,25 @@ def _utc(moment: datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+@dataclass
+class SectionCache:
+    """Sections already built for a period, shared by every recipient of that period.
+
+    A digest's sections do not depend on who reads it (only whether they see tips), and with
+    100,000 submissions in a period each costs 40–80 ms in PostgreSQL: a run that sends 50
+    digests for the same hour builds them once. Keep one cache per run: the backlog's "now"
+    figures would go stale in a longer-lived one.
+    """
+
+    sections: dict[tuple[datetime, datetime, str, str], Any] = field(default_factory=dict)
+
+    def get(self, key: tuple[datetime, datetime, str, str], build: Callable[[], Any]) -> Any:
+        """The section under `key`, built now if it is not here yet."""
+        if key not in self.sections:
+            self.sections[key] = build()
+        return self.sections[key]
+
+
 def build_digest(
     session: Session,
     recipient: StaffUser,
@@ -182,13 +202,22 @@ def build_digest(
     *,
     moderation_url: str,
     site_name: str = "Tipline",
+    cache: SectionCache | None = None,
 ) -> Digest:
-    """`recipient`'s digest for the period [start, end), with links into `moderation_url`."""
+    """`recipient`'s digest for the period [start, end), with links into `moderation_url`.
+
+    Pass the same `cache` for every recipient of one run to build each period's sections once.
+    """
     start, end = _utc(start), _utc(end)
     base = moderation_url.rstrip("/")
     # The stats page's queries bound the period's start; each query here adds the end.
     window = Span(start, end)
     sees_tips = recipient.role in (Role.editor, Role.admin)
+    shared = cache or SectionCache()
+
+    def section(name: str, build: Callable[[], Any]) -> Any:
+        return shared.get((start, end, base, name), build)
+
     return Digest(
         recipient_email=recipient.email,
         recipient_role=recipient.role,
@@ -196,10 +225,12 @@ def build_digest(
         end=end,
         moderation_url=base,
         site_name=site_name,
-        tips=tips_section(session, start, end, base) if sees_tips else None,
-        backlog=backlog_section(session, start, end, base),
-        checks=checks_section(session, window, base),
-        activity=activity_section(session, window, base),
+        tips=section("tips", lambda: tips_section(session, start, end, base))
+        if sees_tips
+        else None,
+        backlog=section("backlog", lambda: backlog_section(session, start, end, base)),
+        checks=section("checks", lambda: checks_section(session, window, base)),
+        activity=section("activity", lambda: activity_section(session, window, base)),
     )
 
 

@@ -103,3 +103,36 @@ class TipMessageKind(StrEnum):
     followup = "followup"  # from the source, with their codename
     reply = "reply"  # from the newsroom to the source
     note = "note"  # internal, between staff; never shown to the source
+
+
+class DigestFrequency(StrEnum):
+    """How often a staff member gets the e-mail digest."""
+
+    off = "off"
+    hourly = "hourly"
+    daily = "daily"
+    weekly = "weekly"
+
+
+class TipAlerts(StrEnum):
+    """Which new tips a staff member is alerted to by e-mail (batched, never the content)."""
+
+    off = "off"
+    each = "each"  # every new tip
+    urgent = "urgent"  # only tips a rule marked urgent
+
+
+class DeliveryKind(StrEnum):
+    """What an e-mail in the delivery ledger is."""
+
+    digest = "digest"
+    tip_alert = "tip_alert"
+
+
+class DeliveryStatus(StrEnum):
+    """Where an e-mail in the ledger stands."""
+
+    pending = "pending"  # claimed, being built or sent, or waiting to be retried
+    sent = "sent"
+    failed = "failed"  # gave up after the retries: shown on the staff site
+    empty = "empty"  # nothing to report and the recipient did not ask for "always"

@@ -25,12 +25,16 @@ from core.db import Base, UTCDateTime, utcnow
 from core.enums import (
     BanEffect,
     BanTarget,
+    DeliveryKind,
+    DeliveryStatus,
+    DigestFrequency,
     FlagReason,
     Kind,
     ListName,
     ModerationMode,
     Role,
     Status,
+    TipAlerts,
     TipMessageKind,
     Verdict,
 )
@@ -463,6 +467,8 @@ class TipDetails(Base):
     # When the source last sent something (the tip, a follow-up, a file): staff who have not
     # read the tip since see it as unread.
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set by the worker's rule for urgent tips; staff may ask to be alerted only to those.
+    urgent: Mapped[bool] = mapped_column(default=False)
 
     submission: Mapped[Submission] = relationship()
 
@@ -536,3 +542,59 @@ class Attachment(Base):
     # The size of the encrypted file: shown to editors, and says nothing of the content.
     size: Mapped[int] = mapped_column()
     created_at: Mapped[created_at]
+
+
+class DigestPreference(Base):
+    """What e-mail a staff member wants: a digest how often, when, in which zone; tip alerts."""
+
+    __tablename__ = "digest_preferences"
+
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    frequency: Mapped[DigestFrequency] = mapped_column(
+        _enum(DigestFrequency, "digest_frequency"), default=DigestFrequency.off
+    )
+    # The local hour a daily or weekly digest is due, and the weekday of a weekly one (0 Monday).
+    hour: Mapped[int] = mapped_column(default=8)
+    weekday: Mapped[int] = mapped_column(default=0)
+    # An IANA time zone name ("America/Havana"); hours are local to it, across DST changes.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Send the digest even when nothing happened.
+    always: Mapped[bool] = mapped_column(default=False)
+    tip_alerts: Mapped[TipAlerts] = mapped_column(
+        _enum(TipAlerts, "tip_alerts"), default=TipAlerts.off
+    )
+    # The language of the e-mails; the site's default when empty.
+    locale: Mapped[str | None] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DigestDelivery(Base):
+    """One e-mail owed to a staff member for one period: the ledger that sends it once.
+
+    The unique (recipient, kind, period start) is what makes a retried, duplicated or
+    concurrent job harmless: whoever inserts the row sends; everyone else finds it there. The
+    next period starts where the last one ended, so after downtime one e-mail covers the gap.
+    """
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (
+        UniqueConstraint("staff_id", "kind", "period_start"),
+        Index("ix_digest_deliveries_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[intpk]
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    kind: Mapped[DeliveryKind] = mapped_column(_enum(DeliveryKind, "delivery_kind"))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.pending
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last SMTP error, for the staff site (never the message's content).
+    last_error: Mapped[str] = mapped_column(String(limits.REASON_MAX), default="")
+    created_at: Mapped[created_at]
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

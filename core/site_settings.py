@@ -38,6 +38,8 @@ class SiteSettings:
     tip_retention_days: int = 90
     # A source's codename stops working this many days after the tip if no one replied.
     codename_days: int = 30
+    # Comma-separated words or phrases: a tip holding one is marked urgent (worker.tip_alerts).
+    urgent_words: str = ""
 
 
 DEFAULTS = SiteSettings()
@@ -92,6 +94,12 @@ def save(
         changed.append(name)
     session.commit()
     return changed
+
+
+def word_list(value: str) -> tuple[str, ...]:
+    """The words or phrases of a comma-separated setting (urgent_words), trimmed, no blanks."""
+    words = (" ".join(part.split()) for part in value.split(","))
+    return tuple(dict.fromkeys(word for word in words if word))
 
 
 def _coerce(kind: type, value: Any) -> Any:

@@ -17,6 +17,7 @@ from moderation import (
     claims,
     counts,
     digest_preview,
+    digest_settings,
     display,
     lists,
     notes,
@@ -28,6 +29,7 @@ from moderation import (
     tuning,
     two_factor,
     undo,
+    unsubscribe,
 )
 from moderation import settings as settings_pages
 
@@ -72,7 +74,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_pages.bp)
     app.register_blueprint(two_factor.bp)
     app.register_blueprint(digest_preview.bp)
+    app.register_blueprint(digest_settings.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(unsubscribe.bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -14,7 +14,15 @@ from core.site_settings import load as load_site_settings
 # The only endpoints anyone may reach without logging in. Everything else, including routes
 # added later and addresses that match no route, sends a logged-out visitor to the login page.
 PUBLIC_ENDPOINTS = frozenset(
-    {"auth.login", "auth.login_code", "static", "language.switch", "health.healthz"}
+    {
+        "auth.login",
+        "auth.login_code",
+        "static",
+        "language.switch",
+        "health.healthz",
+        "unsubscribe.confirm",
+        "unsubscribe.unsubscribe",
+    }
 )
 # All a staff member may reach while admins require two-factor login and they have none yet.
 TWO_FACTOR_SETUP_ENDPOINTS = frozenset(

@@ -14,7 +14,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from core import limits, tipkeys
@@ -24,7 +31,7 @@ from core.db import db
 from core.enums import ModerationMode, Premoderation, Role
 from core.errors import error_page
 from core.models import Article, StaffUser
-from core.site_settings import load, save
+from core.site_settings import load, save, word_list
 from core.staff import MIN_PASSWORD_LENGTH
 from moderation.access import current_staff, ensure_role
 from moderation.display import ROLE_LABELS
@@ -45,6 +52,7 @@ ARTICLES_PER_PAGE = 50
 FLAG_THRESHOLD_MAX = 100
 AUTO_CLOSE_DAYS_MAX = 3650
 RETENTION_DAYS_MAX = 3650
+URGENT_WORDS_MAX = 2000
 
 PREMODERATION_LABELS = {
     Premoderation.off: _l("Off: only what the checks and the article's mode hold"),
@@ -95,6 +103,10 @@ class SettingsForm(FlaskForm):
         ],
     )
     require_totp = BooleanField(_l("Require two-factor login for every staff account"))
+    urgent_words = StringField(
+        _l("Words that make a tip urgent (separated by commas)"),
+        validators=[Length(max=URGENT_WORDS_MAX, message=_l("At most %(max)d characters."))],
+    )
 
 
 class ModeForm(FlaskForm):
@@ -162,6 +174,7 @@ def index() -> ResponseReturnValue:
         tip_retention_days=current.tip_retention_days,
         codename_days=current.codename_days,
         require_totp=current.require_totp,
+        urgent_words=current.urgent_words,
     )
     return _render_settings(form)
 
@@ -183,6 +196,7 @@ def update() -> ResponseReturnValue:
         tip_retention_days=form.tip_retention_days.data,
         codename_days=form.codename_days.data,
         require_totp=bool(form.require_totp.data),
+        urgent_words=", ".join(word_list(form.urgent_words.data or "")),
     )
     if changed:
         flash(_("Settings saved."), "success")

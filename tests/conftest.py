@@ -28,6 +28,7 @@ from core.migrate import upgrade
 from core.models import StatusTally
 from moderation.queue_rows import rows_cache
 from tests.support import Process, make_settings, new_queue_name, start_beat, start_worker
+from tests.support_mail import Inbox
 from worker import environment
 
 BACKENDS = ("sqlite", "postgresql")
@@ -243,3 +244,12 @@ def beat(settings: Settings, worker: Process, log_dir: Path) -> Iterator[Process
     process = start_beat(settings, log_dir)
     yield process
     process.stop()
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A running SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it is given."""
+    server = Inbox()
+    server.start()
+    yield server
+    server.stop()

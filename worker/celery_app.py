@@ -76,6 +76,18 @@ celery.conf.beat_schedule["retention"] = {
     "schedule": crontab(minute="30", hour="3"),
     "options": {"expires": 6 * 3600.0},
 }
+# Finds due e-mail digests (each user's local schedule) and retries failed sends.
+celery.conf.beat_schedule["digests"] = {
+    "task": worker.tasks.DIGESTS_TASK,
+    "schedule": 300.0,
+    "options": {"expires": 300.0},
+}
+# One e-mail per batch of new tips to the editors who asked for tip alerts (worker.tip_alerts).
+celery.conf.beat_schedule["tip-alerts"] = {
+    "task": worker.tip_alerts.ALERT_TASK,
+    "schedule": worker.tip_alerts.INTERVAL_SECONDS,
+    "options": {"expires": worker.tip_alerts.INTERVAL_SECONDS},
+}
 if settings.retrain_interval_seconds > 0:
     celery.conf.beat_schedule["retrain"] = {
         "task": worker.tasks.RETRAIN_TASK,

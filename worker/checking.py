@@ -21,6 +21,7 @@ from core.crypto import unseal
 from core.enums import Kind, Status
 from core.models import Article, CheckResult, Submission
 from core.transitions import Change, change_many
+from worker import tip_alerts
 from worker.akismet import open_sender_copy
 from worker.checks import Content, load_checks
 from worker.environment import environment
@@ -75,6 +76,8 @@ def check_submissions(
 
     changes: list[Change] = []
     results: dict[int, list[CheckResult]] = {}
+    # The urgent rule reads a tip's text here, the only time the worker has it.
+    urgent = tip_alerts.urgent_tips([(w[0], w[4]) for w in work], env.site.urgent_words)
     for submission_id, kind, version, mode, content in work:
         outcomes = run_checks(checks, content, env) if content else unreadable(checks)
         status = decide(kind, [o.result for o in outcomes], mode, settings)
@@ -87,6 +90,7 @@ def check_submissions(
         # The status changes come first: on PostgreSQL their row locks make a racing run wait,
         # then find the versions moved on, before it has inserted anything.
         made = change_many(session, changes, actor=None, reason="checks", action="checks")
+        tip_alerts.mark_urgent(session, urgent.intersection(c.submission_id for c in made))
         for change in made:
             session.add_all(results[change.submission_id])
         session.commit()

@@ -8,17 +8,27 @@ from __future__ import annotations
 
 from celery import Celery, shared_task
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from core import retention, tallies
 from core.app import current_settings
 from core.db import db
 from core.queue import CHECK_TASK, SWEEP_TASK
-from worker import akismet_feedback, articles, checking, learning, sweeper
+from worker import (
+    akismet_feedback,
+    articles,
+    checking,
+    digest_delivery,
+    learning,
+    sweeper,
+    tip_alerts,
+)
 
 RETRAIN_TASK = "worker.tasks.retrain"
 AUTO_CLOSE_TASK = "worker.tasks.auto_close"
 COMPACT_TALLIES_TASK = "worker.tasks.compact_tallies"
 RETENTION_TASK = "worker.tasks.retention"
+DIGESTS_TASK = "worker.tasks.send_digests"
 
 
 @shared_task(name=CHECK_TASK, ignore_result=True)
@@ -62,3 +72,17 @@ def compact_tallies() -> None:
 def apply_retention() -> None:
     """Purge the closed tips that are due and expire unanswered codenames (core.retention)."""
     retention.run(db.session, current_settings())
+
+
+@shared_task(name=DIGESTS_TASK, ignore_result=True)
+def send_digests() -> None:
+    """Send the e-mail digests that are due and retry failed ones (worker.digest_delivery)."""
+    engine = db.engine_for(current_app)
+    # Sessions of its own: each claim is committed before its digest is sent.
+    digest_delivery.run_due(lambda: Session(engine), current_settings())
+
+
+@shared_task(name=tip_alerts.ALERT_TASK, ignore_result=True)
+def send_tip_alerts() -> None:
+    """E-mail editors who asked for tip alerts about the tips that came in (worker.tip_alerts)."""
+    tip_alerts.run(db.session, current_settings())

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import tipkeys
 from core.db import utcnow
-from core.digest import Counted, Digest, build_digest, render_digest
+from core.digest import Counted, Digest, SectionCache, build_digest, render_digest
 from core.enums import Kind, Role, Status
 from core.models import AuditEvent, Submission, TipDetails, TipLabel
 from core.staff import create_staff_user
@@ -311,3 +311,34 @@ def test_the_number_of_statements_does_not_grow_with_the_data(
     # And the figures did grow: 10 then 310 comments in the last day.
     backlog = digest.backlog
     assert backlog is not None and backlog.new_comments == 310 and len(backlog.top_articles) == 5
+
+
+def test_recipients_of_one_period_share_its_sections_in_one_run(
+    session: Session, engine: Engine
+) -> None:
+    editor = make_editor_with_tip_key(session)
+    colleague = create_staff_user(
+        session, "colleague@example.org", "colleague-pass-1234", Role.editor
+    )
+    session.commit()
+    _fill(session, 20)
+    now = utcnow() + timedelta(seconds=1)
+    start = now - timedelta(days=1)
+    cache = SectionCache()
+    with _statements(engine) as first:
+        one = build_digest(session, editor, start, now, moderation_url=M, cache=cache)
+    with _statements(engine) as second:
+        two = build_digest(session, colleague, start, now, moderation_url=M, cache=cache)
+    with _statements(engine) as other_period:
+        build_digest(
+            session, editor, start - timedelta(days=1), start, moderation_url=M, cache=cache
+        )
+    session.commit()
+    # Another period (a catch-up) is built on its own.
+    assert len(first) == 9 and second == [] and len(other_period) > 0
+    assert (one.tips, one.backlog, one.checks, one.activity) == (
+        two.tips,
+        two.backlog,
+        two.checks,
+        two.activity,
+    )

@@ -8,8 +8,9 @@ attachments folder and every other file in the instance folder, every process's 
 Redis key and value in the broker's database. No marker may appear, nor any form of the
 client's address (its keyed hash, which the rate limit uses, is fine).
 
-E-mail: nothing sends e-mail about tips yet (there is no SMTP in the system); when a tip
-notification is added, its captured messages belong in `_everything_written`.
+E-mail: the editor has asked for an alert of every new tip and an hourly digest; both go out
+through a real SMTP server (aiosmtpd) after the tip is checked, and every byte it received is
+searched too.
 """
 
 from __future__ import annotations
@@ -24,22 +25,26 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core import attachments
 from core.config import Settings
-from core.enums import Status
-from core.models import Attachment, Submission
+from core.db import utcnow
+from core.enums import DigestFrequency, Status, TipAlerts
+from core.models import Attachment, DigestPreference, Submission
 from tests.e2e.conftest import status_of
 from tests.intake.test_tip_privacy import _database_text, redis_text
 from tests.support import Process, csrf_token, start_process, wait_for
+from tests.support_mail import Inbox, mail_settings
 from tests.support_tips import make_editor_with_tip_key
 from tests.worker.conftest import free_port
+from worker import digest_delivery, tip_alerts
 
 RUN = os.urandom(4).hex()
 MARKERS = {
@@ -162,9 +167,21 @@ def test_a_tip_leaves_no_marker_and_no_address_anywhere(
     beat: Process,
     log_dir: Path,
     caplog: pytest.LogCaptureFixture,
+    inbox: Inbox,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    make_editor_with_tip_key(session)
+    editor = make_editor_with_tip_key(session)
+    # The editor wants to hear of every new tip, and an hourly digest.
+    session.add(
+        DigestPreference(
+            staff_id=editor.id,
+            frequency=DigestFrequency.hourly,
+            always=True,
+            tip_alerts=TipAlerts.each,
+            updated_at=utcnow() - timedelta(hours=1),
+        )
+    )
+    session.commit()
     logs = settings.instance_path / "logs"
     logs.mkdir(exist_ok=True)
     port = free_port()
@@ -201,6 +218,14 @@ def test_a_tip_leaves_no_marker_and_no_address_anywhere(
     assert len(stored_names) == 1, "the file was stored"
     assert (settings.instance_path / attachments.FOLDER / stored_names[0]).is_file()
 
+    # What the e-mail jobs send about it: the alert, and the digest of the hour.
+    mail = mail_settings(settings, inbox.port)
+    soon = utcnow() + timedelta(hours=1, seconds=10)
+    assert tip_alerts.run(session, mail, now=utcnow() + tip_alerts.SETTLE * 2) == 1
+    digest_delivery.run_due(sessionmaker(bind=engine), mail, now=soon)
+    session.commit()
+    assert len(inbox.messages) == 2, [m["Subject"] for m in inbox.messages]
+
     written = {
         "database": _database_dump(settings, engine, backend),
         "instance folder (attachments, logs)": _files_under(settings.instance_path),
@@ -209,6 +234,7 @@ def test_a_tip_leaves_no_marker_and_no_address_anywhere(
             f"{r.getMessage()} {r.__dict__!r}" for r in caplog.records
         ).encode(),
         "redis": redis_text(settings.broker_url, "*"),
+        "e-mails": b"".join(inbox.raw),
     }
     assert b'"GET /tip" 200' in written["instance folder (attachments, logs)"]
     assert ref.encode() in written["database"]  # the scan sees what is there

@@ -28,6 +28,7 @@ LOWEST_ROLE: dict[str, Role] = {
     "two_factor.enable": M,
     "two_factor.disable": M,
     "digest_preview.preview": M,
+    "digest_settings.preferences": M,
     "account.password": M,
     "submissions.index": M,
     "submissions.queue": M,
@@ -76,6 +77,7 @@ LOWEST_ROLE: dict[str, Role] = {
     "settings.staff_deactivate": A,
     "settings.staff_reactivate": A,
     "settings.staff_reset_two_factor": A,
+    "unsubscribe.deliveries": A,
 }
 
 
