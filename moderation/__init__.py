@@ -21,6 +21,7 @@ from moderation import (
     display,
     lists,
     notes,
+    preference_link,
     stats,
     submissions,
     tip_files,
@@ -77,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(digest_settings.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(unsubscribe.bp)
+    app.register_blueprint(preference_link.bp)
 
 
 def register_template_helpers(app: Flask) -> None:

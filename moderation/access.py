@@ -22,6 +22,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "health.healthz",
         "unsubscribe.confirm",
         "unsubscribe.unsubscribe",
+        "preference_link.preferences",
     }
 )
 # All a staff member may reach while admins require two-factor login and they have none yet.

@@ -176,7 +176,14 @@ def _show(value: Any) -> str:
 @bp.route("/account/digests", methods=["GET", "POST"])
 def preferences() -> ResponseReturnValue:
     """Show and save the logged-in staff member's e-mail preferences."""
-    user = current_staff()
+    return show_and_save(current_staff(), url_for(".preferences"), by_link=False)
+
+
+def show_and_save(user: StaffUser, here: str, by_link: bool) -> ResponseReturnValue:
+    """The preferences page for `user` at `here`: GET shows the form, POST saves it.
+
+    Also serves the signed link in every e-mail (`by_link`: no login, so no logged-in links).
+    """
     offers_alerts = user.role in (Role.editor, Role.admin)
     if request.method == "GET":
         pref = preference_for(db.session, user)
@@ -190,7 +197,7 @@ def preferences() -> ResponseReturnValue:
             locale=pref.locale or current_settings().default_locale,
             tip_alerts=pref.tip_alerts.value,
         )
-        return _render(form, offers_alerts)
+        return _render(form, offers_alerts, here, by_link, user.email)
     form = DigestPreferencesForm()
     if not offers_alerts:
         # Not on a moderator's page; a request that asks for alerts anyway was forged.
@@ -200,7 +207,7 @@ def preferences() -> ResponseReturnValue:
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             abort(400)
-        return _render(form, offers_alerts, 422)
+        return _render(form, offers_alerts, here, by_link, user.email, 422)
     values: dict[str, Any] = {
         "frequency": DigestFrequency(form.frequency.data),
         "hour": form.hour.data,
@@ -213,11 +220,23 @@ def preferences() -> ResponseReturnValue:
     values["tip_alerts"] = TipAlerts(form.tip_alerts.data) if offers_alerts else TipAlerts.off
     changed = save_preferences(db.session, user, values)
     flash(_("Your e-mail preferences are saved.") if changed else _("Nothing changed."), "success")
-    return redirect(url_for(".preferences"), code=303)
+    return redirect(here, code=303)
 
 
 def _render(
-    form: DigestPreferencesForm, offers_alerts: bool, code: int = 200
+    form: DigestPreferencesForm,
+    offers_alerts: bool,
+    here: str,
+    by_link: bool,
+    email: str,
+    code: int = 200,
 ) -> ResponseReturnValue:
-    page = render_template("account_digests.html", form=form, offers_alerts=offers_alerts)
+    page = render_template(
+        "account_digests.html",
+        form=form,
+        offers_alerts=offers_alerts,
+        here=here,
+        by_link=by_link,
+        email=email,
+    )
     return page, code

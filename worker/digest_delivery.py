@@ -40,10 +40,9 @@ from core.models import DigestDelivery, DigestPreference, StaffUser
 log = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "digest-unsubscribe"
+# The preferences link's tokens: same key, another salt, so neither kind passes for the other.
+PREFERENCES_SALT = "digest-preferences"
 TOKEN_MAX_AGE = 60 * 24 * 3600  # 60 days, in seconds
-# The staff site's page for one's digest preferences (moderation/digest_settings.py). Changing
-# them needs a login; leaving needs none (the unsubscribe link carries a signed token).
-PREFERENCES_PATH = "/account/digests"
 # Minutes to wait before each retry; after the last one the row is `failed`.
 BACKOFF_MINUTES = (1, 5, 15, 60, 180)
 MAX_ATTEMPTS = len(BACKOFF_MINUTES) + 1
@@ -57,10 +56,10 @@ SessionFactory = Callable[[], Session]
 # --- Tokens ------------------------------------------------------------------------------------
 
 
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+def _serializer(settings: Settings, salt: str = UNSUBSCRIBE_SALT) -> URLSafeTimedSerializer:
     # A key of its own, derived from hash_key: a token for this purpose is good for nothing else.
     key = hmac.new(settings.hash_key, b"tipline digest unsubscribe", hashlib.sha256).hexdigest()
-    return URLSafeTimedSerializer(key, salt=UNSUBSCRIBE_SALT)
+    return URLSafeTimedSerializer(key, salt=salt)
 
 
 def unsubscribe_token(settings: Settings, staff_id: int) -> str:
@@ -70,8 +69,22 @@ def unsubscribe_token(settings: Settings, staff_id: int) -> str:
 
 def read_unsubscribe_token(settings: Settings, token: str) -> int | None:
     """The staff id in `token`, or None if it is forged, damaged or expired."""
+    return _read(settings, token, UNSUBSCRIBE_SALT)
+
+
+def preferences_token(settings: Settings, staff_id: int) -> str:
+    """A signed token naming `staff_id` for the preferences link, good for TOKEN_MAX_AGE."""
+    return _serializer(settings, PREFERENCES_SALT).dumps({"staff": staff_id})
+
+
+def read_preferences_token(settings: Settings, token: str) -> int | None:
+    """The staff id in a preferences `token`, or None if forged, damaged, expired or not one."""
+    return _read(settings, token, PREFERENCES_SALT)
+
+
+def _read(settings: Settings, token: str, salt: str) -> int | None:
     try:
-        data = _serializer(settings).loads(token, max_age=TOKEN_MAX_AGE)
+        data = _serializer(settings, salt).loads(token, max_age=TOKEN_MAX_AGE)
     except BadData:
         return None
     staff = data.get("staff") if isinstance(data, dict) else None
@@ -81,6 +94,11 @@ def read_unsubscribe_token(settings: Settings, token: str) -> int | None:
 def unsubscribe_url(settings: Settings, staff_id: int) -> str:
     """The staff site's one-click unsubscribe address for `staff_id`."""
     return f"{settings.moderation_url}/unsubscribe/{unsubscribe_token(settings, staff_id)}"
+
+
+def preferences_url(settings: Settings, staff_id: int) -> str:
+    """The staff site's page for `staff_id`'s e-mail preferences, opened without a login."""
+    return f"{settings.moderation_url}/preferences/{preferences_token(settings, staff_id)}"
 
 
 # --- Schedule ----------------------------------------------------------------------------------
@@ -178,11 +196,11 @@ def with_links(
 ) -> Mail:
     """`mail` with why it was sent, the preferences and unsubscribe links, and the headers.
 
-    Every message Tipline sends staff carries them: the unsubscribe link works without a login
-    (a signed token) and mail clients offer it as one click (List-Unsubscribe-Post).
+    Every message Tipline sends staff carries them: both links work without a login (signed
+    tokens) and mail clients offer unsubscribing as one click (List-Unsubscribe-Post).
     """
     unsubscribe = unsubscribe_url(settings, staff_id)
-    preferences = f"{settings.moderation_url}{PREFERENCES_PATH}"
+    preferences = preferences_url(settings, staff_id)
     why, change, leave = _footer_text(locale, kind)
     text = f"{mail.text.rstrip()}\n\n{why}\n{change}: {preferences}\n{leave}: {unsubscribe}\n"
     html = mail.html

@@ -5,6 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
 from email.message import EmailMessage, Message
 from pathlib import Path
@@ -104,5 +106,67 @@ def test_without_a_relay_or_with_one_down_or_refusing_the_error_says_why() -> No
                 _settings(controller.port),
                 Mail(to="a@example.org", subject="s", text="secret words"),
             )
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl), and its key."""
+    cert, key = tmp_path / "relay.pem", tmp_path / "relay.key"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+class Accept:
+    """An aiosmtpd authenticator that knows one login."""
+
+    def __init__(self) -> None:
+        self.logins: list[str] = []
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth: Any) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(auth, LoginPassword) and (auth.login, auth.password) == (
+            b"tipline",
+            b"relay-password",
+        )
+        if ok:
+            self.logins.append(auth.login.decode())
+        return AuthResult(success=ok)
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_the_relay_is_reached_over_tls_with_a_login(
+    security: str, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = certificate
+    # The client trusts this relay's certificate as it would a real one (no verification off).
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    handler, accept = Collect(), Accept()
+    options: dict[str, Any] = {"authenticator": accept, "auth_required": True}
+    if security == "starttls":
+        options |= {"tls_context": server_tls, "require_starttls": True}
+    else:
+        # Implicit TLS: the whole connection is encrypted (aiosmtpd only tracks STARTTLS).
+        options |= {"ssl_context": server_tls, "auth_require_tls": False}
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), **options)
+    controller.start()
+    try:
+        settings = _settings(controller.port).with_overrides(
+            smtp_security=security, smtp_user="tipline", smtp_password="relay-password"
+        )
+        send(settings, Mail(to="a@example.org", subject="s", text="por TLS"))
+        assert accept.logins == ["tipline"] and len(handler.messages) == 1
     finally:
         controller.stop()

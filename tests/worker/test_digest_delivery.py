@@ -8,6 +8,7 @@ gap; no tip's text or contact is ever in a message; every message can be unsubsc
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from tests.worker.conftest import free_port
 from worker.digest_delivery import (
     BACKOFF_MINUTES,
     MAX_ATTEMPTS,
+    read_preferences_token,
     read_unsubscribe_token,
     run_due,
 )
@@ -170,8 +172,11 @@ def test_every_message_carries_unsubscribe_and_preferences_links(
     url = header[1:-1]
     assert read_unsubscribe_token(settings, url.rsplit("/", 1)[1]) == staff.id
     assert url in text_of(message) and url in html_of(message)
-    assert "/account/digests" in text_of(message)
-    assert "/account/digests" in html_of(message)
+    site = re.escape(settings.moderation_url)
+    preferences = re.search(rf"{site}/preferences/([\w.-]+)", text_of(message))
+    assert preferences is not None
+    assert read_preferences_token(settings, preferences[1]) == staff.id
+    assert preferences[0] in html_of(message)
 
 
 def test_an_empty_period_sends_nothing_unless_always(
