@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -12,7 +13,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,3 +146,15 @@ def rig(
             for path in sorted(instance.rglob("*"), reverse=True):
                 path.unlink() if path.is_file() else path.rmdir()
             instance.rmdir()
+
+
+def copy_lines(connection: psycopg.Connection[Any], sql: str, lines: Iterator[str]) -> None:
+    """COPY tab-separated lines into a table, 8 MB at a time."""
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        buffer = io.StringIO()
+        for line in lines:
+            buffer.write(line)
+            if buffer.tell() > 8_000_000:
+                copy.write(buffer.getvalue())
+                buffer = io.StringIO()
+        copy.write(buffer.getvalue())

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import os
 import random
 import statistics
@@ -35,7 +34,7 @@ from typing import Any
 
 import psycopg
 import requests
-from common import PG, REDIS, rig  # type: ignore[import-not-found]
+from common import PG, REDIS, copy_lines, rig  # type: ignore[import-not-found]
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
@@ -138,18 +137,6 @@ def body_text(rng: random.Random, words: Corpus, locale: str) -> str:
     return " ".join(chosen).capitalize() + "."
 
 
-def _copy(connection: psycopg.Connection[Any], sql: str, lines: Iterator[str]) -> None:
-    """COPY tab-separated lines into a table, 8 MB at a time."""
-    with connection.cursor() as cursor, cursor.copy(sql) as copy:
-        buffer = io.StringIO()
-        for line in lines:
-            buffer.write(line)
-            if buffer.tell() > 8_000_000:
-                copy.write(buffer.getvalue())
-                buffer = io.StringIO()
-        copy.write(buffer.getvalue())
-
-
 def load(database_url: str, count: int, seed: int = 1) -> None:
     """Fill the database: articles, staff, comments, their check results and audit rows."""
     rng = random.Random(seed)
@@ -188,7 +175,7 @@ def load(database_url: str, count: int, seed: int = 1) -> None:
                 title = f"Artículo número {i}"
                 yield f"{i}\tarticle-{i}\t{title}\t\\N\tTexto.\t{mode}\t{at.isoformat()}\n"
 
-        _copy(
+        copy_lines(
             connection,
             "COPY articles (id, slug, title, url, body, mode, created_at) FROM STDIN",
             articles(),
@@ -247,7 +234,7 @@ def load(database_url: str, count: int, seed: int = 1) -> None:
                 )
 
         started = time.monotonic()
-        _copy(
+        copy_lines(
             connection,
             "COPY submissions (id, ref, kind, status, version, article_id, locale, author_name, "
             "body, email_hash, ip_hash, created_at, updated_at, enqueued_at, decided_by_id, "
@@ -282,7 +269,7 @@ def load(database_url: str, count: int, seed: int = 1) -> None:
                         f"{params}\t{at}\n"
                     )
 
-        _copy(
+        copy_lines(
             connection,
             "COPY check_results (id, submission_id, name, version, verdict, score, reason, "
             "reason_params, created_at) FROM STDIN",
@@ -311,7 +298,7 @@ def load(database_url: str, count: int, seed: int = 1) -> None:
                         f"\tstatus\t{submission_id}\tpending\t{status}\t\n"
                     )
 
-        _copy(
+        copy_lines(
             connection,
             "COPY audit_events (id, at, actor_id, actor_label, action, submission_id, "
             "from_status, to_status, reason) FROM STDIN",

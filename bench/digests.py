@@ -23,19 +23,17 @@ grow with the number of submissions.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from common import PG, REDIS, rig  # type: ignore[import-not-found, unused-ignore]
+from common import PG, REDIS, copy_lines, rig  # type: ignore[import-not-found, unused-ignore]
 from nacl.public import PrivateKey
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
@@ -79,18 +77,6 @@ COMMENT_PATHS: tuple[tuple[int, str, str, tuple[str, str] | None, bool], ...] = 
     (2, "reported", "published", None, True),
 )
 TIP_STATUSES = (("new", 45), ("in_progress", 20), ("followed_up", 10), ("closed", 15), ("spam", 10))
-
-
-def _copy(connection: psycopg.Connection[Any], sql: str, lines: Iterator[str]) -> None:
-    """COPY tab-separated lines into a table, 8 MB at a time."""
-    with connection.cursor() as cursor, cursor.copy(sql) as copy:
-        buffer = io.StringIO()
-        for line in lines:
-            buffer.write(line)
-            if buffer.tell() > 8_000_000:
-                copy.write(buffer.getvalue())
-                buffer = io.StringIO()
-        copy.write(buffer.getvalue())
 
 
 def _cumulative(weights: list[float]) -> list[float]:
@@ -185,21 +171,21 @@ class Loader:
                 f"{iso}\t{updated}\t{iso}\t"
                 f"{decided_by}\t{decided_at}\n"
             )
-        _copy(
+        copy_lines(
             connection,
             "COPY submissions (id, ref, kind, status, version, article_id, locale, author_name, "
             "body, sealed, created_at, updated_at, enqueued_at, decided_by_id, decided_at) "
             "FROM STDIN",
             iter(submissions),
         )
-        _copy(
+        copy_lines(
             connection,
             "COPY tip_details (submission_id, tip_key_id, starred, keep, closed_at, "
             "last_activity_at, urgent) FROM STDIN",
             iter(details),
         )
-        _copy(connection, "COPY tip_labels (submission_id, label) FROM STDIN", iter(labels))
-        _copy(
+        copy_lines(connection, "COPY tip_labels (submission_id, label) FROM STDIN", iter(labels))
+        copy_lines(
             connection,
             "COPY audit_events (id, at, actor_id, actor_label, action, submission_id, "
             "from_status, to_status, reason) FROM STDIN",
@@ -233,7 +219,7 @@ def load(engine: Engine, database_url: str, count: int, end: datetime, seed: int
         # The queues' tallies (core.tallies) are counted once after the load, not row by row.
         connection.execute("ALTER TABLE submissions DISABLE TRIGGER submissions_tally")
         before = end - 2 * PERIOD - timedelta(days=30)
-        _copy(
+        copy_lines(
             connection,
             "COPY articles (id, slug, title, url, body, mode, created_at) FROM STDIN",
             (
