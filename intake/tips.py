@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -88,10 +88,3 @@ def unavailable() -> ResponseReturnValue:
         "This newsroom is not taking tips through this site yet. Nothing you wrote was stored."
     )
     return render_template("error.html", code=503, title=title, message=message), 503
-
-
-def _receipt(ref: str) -> ResponseReturnValue:
-    # 303: the browser fetches the receipt with GET, so reloading it never sends the form again.
-    # "#main" replaces the form's own fragment (browsers would carry it over) and puts the
-    # receipt's content in focus for screen readers.
-    return redirect(url_for("receipts.show", ref=ref, _anchor="main"), 303)

@@ -265,22 +265,36 @@ def _deliver(
         send(settings, mail)
     except MailError as exc:
         row.attempts += 1
-        row.last_error = str(exc)[:300]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = DeliveryStatus.failed
-            row.next_attempt_at = None
-            log.warning("digest %s for staff %s failed for good: %s", row.id, staff.id, exc)
-            session.commit()
-            return "failed"
-        row.next_attempt_at = now + timedelta(minutes=BACKOFF_MINUTES[row.attempts - 1])
-        log.info("digest %s for staff %s will be retried: %s", row.id, staff.id, exc)
+        gave_up = record_failure(row, exc, now)
         session.commit()
-        return "retrying"
+        log.warning("digest %s for staff %s not sent (%s): %s", row.id, staff.id, row.status, exc)
+        return "failed" if gave_up else "retrying"
+    record_sent(row)
+    session.commit()
+    return "sent"
+
+
+def record_failure(row: DigestDelivery, error: MailError, now: datetime) -> bool:
+    """Note a failed send of a ledger row (digest or alert), its `attempts` already counted.
+
+    The row is retried after the next wait of BACKOFF_MINUTES, or, after MAX_ATTEMPTS, marked
+    failed for the staff site to show. True when it gave up. The caller commits.
+    """
+    row.last_error = str(error)[:300]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = DeliveryStatus.failed
+        row.next_attempt_at = None
+        return True
+    row.next_attempt_at = now + timedelta(minutes=BACKOFF_MINUTES[row.attempts - 1])
+    return False
+
+
+def record_sent(row: DigestDelivery) -> None:
+    """Note that a ledger row's e-mail went out. The caller commits."""
     row.status = DeliveryStatus.sent
     row.sent_at = utcnow()
     row.next_attempt_at = None
-    session.commit()
-    return "sent"
+    row.last_error = ""
 
 
 def _claim_new(session: Session, pref: DigestPreference, now: datetime) -> DigestDelivery | None:

@@ -8,7 +8,8 @@ skip it) and sends one e-mail with the count: a flood of 700 tips is one alert s
 e-mail holds counts and links only: never a tip's text, contact, name, file or label.
 
 A failed send leaves the row `pending` with the error and a later `next_attempt_at`; later runs
-retry it with backoff, and give up (`failed`, shown on the staff site) after MAX_ATTEMPTS.
+retry it with the digests' backoff, and give up (`failed`, shown on the staff site) after
+worker.digest_delivery.MAX_ATTEMPTS.
 
 The urgent rule (`mark_urgent`) runs inside the checks, the only time the worker can read a
 tip's text: a tip holding one of the admins' `urgent_words` is marked `TipDetails.urgent`.
@@ -42,7 +43,7 @@ from core.models import (
 )
 from core.site_settings import word_list
 from worker.checks import Content
-from worker.digest_delivery import with_links
+from worker.digest_delivery import record_failure, record_sent, with_links
 from worker.normalize import find_term
 
 log = logging.getLogger(__name__)
@@ -58,15 +59,6 @@ SETTLE = timedelta(seconds=5)
 MAX_LOOKBACK = timedelta(days=1)
 # A run that claimed a period and died before sending leaves it pending: retried after this.
 LEASE = timedelta(minutes=5)
-# Waits before each retry after a failed send; then the alert is marked failed.
-BACKOFF = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=15),
-    timedelta(hours=1),
-    timedelta(hours=4),
-)
-MAX_ATTEMPTS = len(BACKOFF) + 1
 
 
 # --- The urgent rule (called by worker.checking) -------------------------------------------------
@@ -117,7 +109,6 @@ class Alert:
     end: datetime
     locale: str
     desk_url: str
-    preferences_url: str
     site_name: str
 
 
@@ -266,7 +257,6 @@ def _deliver(
         end=end,
         locale=(pref.locale if pref is not None else None) or settings.default_locale,
         desk_url=f"{base}/tips",
-        preferences_url=f"{base}/account/digests",
         site_name=settings.site_name,
     )
     delivery.attempts += 1
@@ -274,19 +264,11 @@ def _deliver(
         mail = render_alert(alert, user.email)
         send(settings, with_links(settings, user.id, mail, alert.locale, DeliveryKind.tip_alert))
     except MailError as exc:
-        delivery.last_error = str(exc)[:300]
-        if delivery.attempts >= MAX_ATTEMPTS:
-            delivery.status = DeliveryStatus.failed
-            delivery.next_attempt_at = None
-        else:
-            delivery.next_attempt_at = now + BACKOFF[delivery.attempts - 1]
+        record_failure(delivery, exc, now)
         session.commit()
         log.warning("tip alert %d to staff %d not sent: %s", delivery.id, user.id, exc)
         return False
-    delivery.status = DeliveryStatus.sent
-    delivery.sent_at = utcnow()
-    delivery.next_attempt_at = None
-    delivery.last_error = ""
+    record_sent(delivery)
     session.commit()
     log.info("tip alert %d sent to staff %d (%d tips)", delivery.id, user.id, count)
     return True

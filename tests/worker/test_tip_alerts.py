@@ -24,6 +24,7 @@ from tests.support_mail import Inbox, mail_settings, text_of
 from tests.support_tips import make_editor_with_tip_key
 from tests.worker.conftest import free_port
 from worker import checking, tip_alerts
+from worker.digest_delivery import BACKOFF_MINUTES, MAX_ATTEMPTS
 
 TEXT, CONTACT, NAME, _FILE = TIP_MARKERS
 PASSWORD = "correct horse battery"
@@ -196,7 +197,7 @@ def test_smtp_down_then_up_sends_once(session: Session, settings: Settings) -> N
     assert tip_alerts.run(session, config, now=start) == 0
     (row,) = ledger(session)
     assert row.status is DeliveryStatus.pending and row.attempts == 1 and row.last_error
-    assert row.next_attempt_at == start + tip_alerts.BACKOFF[0]
+    assert row.next_attempt_at == start + timedelta(minutes=BACKOFF_MINUTES[0])
     # Before the backoff is over nothing is tried, and the period is not claimed again.
     assert tip_alerts.run(session, config, now=start + timedelta(seconds=30)) == 0
     assert ledger(session)[0].attempts == 1
@@ -221,9 +222,9 @@ def test_an_alert_that_never_goes_out_is_marked_failed(
     config = mail_settings(settings, free_port())
     tips_arrive(session, config, [TEXT])
     now = later()
-    for _ in range(tip_alerts.MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS):
         tip_alerts.run(session, config, now=now)
         now += timedelta(hours=5)
     (row,) = ledger(session)
     assert row.status is DeliveryStatus.failed
-    assert row.attempts == tip_alerts.MAX_ATTEMPTS and row.last_error
+    assert row.attempts == MAX_ATTEMPTS and row.last_error
