@@ -11,6 +11,7 @@ from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
+from core import thread_cache
 from core.config import Settings
 from core.db import db
 from core.errors import register_error_handlers
@@ -58,6 +59,8 @@ def create_base_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     configure_logging(settings.log_level)
     db.init_app(app, settings.database_url)
+    # Every process that changes comments drops the cached threads they appear in.
+    thread_cache.configure(settings)
     init_i18n(app, settings.locales, settings.default_locale)
     csrf.init_app(app)
     app.after_request(security_headers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from core import limits
+from core import limits, thread_cache
 from core.db import utcnow
 from core.enums import ModerationMode
 from core.models import Article, AuditEvent, StaffUser
@@ -40,4 +40,6 @@ def set_mode(
         )
     )
     article.mode = mode
+    # Its embedded thread says at once that it is closed (or pre-moderated).
+    thread_cache.touch(session, article.id)
     return True

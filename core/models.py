@@ -113,6 +113,8 @@ class Submission(Base):
         ),
         # The "All" tab: every status of a kind, newest or oldest first.
         Index("ix_submissions_kind_created", "kind", "created_at", "id"),
+        # A thread's replies, and how many of them readers can see.
+        Index("ix_submissions_parent_status", "parent_id", "status"),
     )
 
     id: Mapped[intpk]
@@ -147,6 +149,11 @@ class Submission(Base):
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Comments only: the comment this one replies to. Threads are one level deep: a reply to a
+    # reply is stored as a reply to the top-level comment (core.threads).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"))
+    # Set while a moderator has featured the comment: it is pinned on top of its thread.
+    featured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     article: Mapped[Article | None] = relationship()
     decided_by: Mapped[StaffUser | None] = relationship()
@@ -595,6 +602,109 @@ class DigestDelivery(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The last SMTP error, for the staff site (never the message's content).
+    last_error: Mapped[str] = mapped_column(String(limits.REASON_MAX), default="")
+    created_at: Mapped[created_at]
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A token an admin made for the outlet's CMS to call the API; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(100))
+    # A keyed hash of the whole token (core.privacy.keyed_hash, purpose "api-token").
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first characters, shown to admins so that they can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[created_at]
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebhookEndpoint(Base):
+    """A URL of the outlet's that is told when a comment is published or removed (signed)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[intpk]
+    url: Mapped[str] = mapped_column(String(2000))
+    # Signs each delivery (HMAC-SHA256); shown once to the admin who made the endpoint.
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[created_at]
+
+
+class WebhookDelivery(Base):
+    """One event owed to one endpoint: written with the status change, sent by the worker."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[intpk]
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    # "comment.published" or "comment.removed".
+    event: Mapped[str] = mapped_column(String(40))
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL")
+    )
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.pending
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(String(limits.REASON_MAX), default="")
+    created_at: Mapped[created_at]
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReplySubscription(Base):
+    """A commenter asked to be e-mailed when someone replies to their comment.
+
+    Only then is their address kept, and only sealed to the worker's key (the public site
+    cannot read it back). Unsubscribing deletes it.
+    """
+
+    __tablename__ = "reply_subscriptions"
+
+    id: Mapped[intpk]
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), unique=True
+    )
+    email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The keyed hash of the address: the commenter's own replies never notify them.
+    email_hash: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8), default="es")
+    created_at: Mapped[created_at]
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReplyNotice(Base):
+    """One e-mail owed to a subscriber for one published reply: the ledger that sends it once."""
+
+    __tablename__ = "reply_notices"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "reply_id"),
+        Index("ix_reply_notices_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[intpk]
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("reply_subscriptions.id", ondelete="CASCADE")
+    )
+    reply_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.pending
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(String(limits.REASON_MAX), default="")
     created_at: Mapped[created_at]
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

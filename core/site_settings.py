@@ -40,6 +40,9 @@ class SiteSettings:
     codename_days: int = 30
     # Comma-separated words or phrases: a tip holding one is marked urgent (worker.tip_alerts).
     urgent_words: str = ""
+    # The outlet's sites that may embed threads and call the API from a browser, one origin
+    # ("https://www.example.com") per line (core.origins).
+    embed_origins: str = ""
 
 
 DEFAULTS = SiteSettings()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import limits
+from core import comment_events, limits, thread_cache
 from core.db import utcnow
 from core.enums import Kind, Status
 from core.models import AuditEvent, Flag, StaffUser, Submission
@@ -197,7 +197,7 @@ def _apply(
     }
     if actor is not None:
         values.update(decided_by_id=actor.id, decided_at=now)
-    result = session.execute(
+    changed = session.execute(
         update(Submission)
         .where(
             Submission.id == change.submission_id,
@@ -205,12 +205,17 @@ def _apply(
             Submission.status == change.frm,
         )
         .values(**values)
+        .returning(Submission.article_id)
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    ).first()
+    if changed is None:
         return None
     if change.frm == S.reported:
         _resolve_flags(session, change, actor, now)
+    if change.kind is Kind.comment:
+        # Its thread's cached pages go once this commits; the outlet's webhooks hear of it.
+        thread_cache.touch(session, changed.article_id)
+        comment_events.record(session, change.submission_id, change.frm, change.to, now)
     return AuditEvent(
         at=now,
         actor_id=actor.id if actor else None,

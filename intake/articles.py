@@ -51,7 +51,7 @@ def comment(slug: str) -> ResponseReturnValue:
     if form.honeypot_filled():
         return _receipt(decoy_ref(settings.hash_key, Kind.comment))
     if form.validate():
-        ref = record_comment(
+        recorded = record_comment(
             db.session,
             settings,
             slug,
@@ -62,8 +62,8 @@ def comment(slug: str) -> ResponseReturnValue:
             locale=str(get_locale()),
             sender=_sender(settings, slug) if settings.akismet_key else None,
         )
-        if ref is not None:
-            return _receipt(ref)
+        if recorded is not None:
+            return _receipt(recorded.ref)
     # Invalid, or nothing was stored: find out why, on the slow path.
     article = _article_or_404(slug)
     if not accepts_comments(article):

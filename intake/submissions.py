@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import quote
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, func, insert, select
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.dml import ReturningInsert
 
 from core import tipkeys
@@ -17,7 +17,7 @@ from core.config import Settings
 from core.crypto import seal
 from core.db import execute_alone, utcnow
 from core.enums import Kind, ModerationMode, Status
-from core.models import Article, Submission, TipDetails, new_ref
+from core.models import Article, ReplySubscription, Submission, TipDetails, new_ref
 from core.privacy import email_hash, ip_hash, keyed_hash
 
 # What readers see of a thread. A reported comment stays up until a moderator decides: one
@@ -80,20 +80,46 @@ def visible_comments(session: Session, article_id: int) -> list[Submission]:
     return list(session.scalars(query))
 
 
-def _comment_insert(*extra: str) -> ReturningInsert[tuple[int]]:
-    # Built once: the request only binds values. The article is found in the same statement.
+def _comment_insert(*extra: str, reply: bool = False) -> ReturningInsert[tuple[int]]:
+    # Built once: the request only binds values. The article is found in the same statement,
+    # and for a reply the comment it answers: a top-level comment readers can see on the same
+    # article. A reply to a reply answers that reply's own parent: threads are one level deep.
     columns = Submission.__table__.c
     names = ("ref", "kind", "status", "author_name", "body", "email_hash", "ip_hash", "locale")
     values = {name: bindparam(name, type_=columns[name].type) for name in names + extra}
+    targets = ["article_id", *values]
     source = select(Article.id, *values.values()).where(
         Article.slug == bindparam("slug"), Article.mode != ModerationMode.closed
     )
-    return insert(Submission).from_select(["article_id", *values], source).returning(Submission.id)
+    if reply:
+        parent = aliased(Submission)
+        source = source.add_columns(func.coalesce(parent.parent_id, parent.id)).join(
+            parent,
+            and_(
+                parent.id == bindparam("parent_id"),
+                parent.article_id == Article.id,
+                parent.kind == Kind.comment,
+                parent.status.in_(VISIBLE),
+            ),
+        )
+        targets.append("parent_id")
+    return insert(Submission).from_select(targets, source).returning(Submission.id)
 
 
-COMMENT_INSERT = _comment_insert()
-# With Akismet configured: the same, with the sender's details sealed for the worker.
-COMMENT_INSERT_WITH_SENDER = _comment_insert("sender_copy")
+# (with the sender's details sealed for Akismet, as a reply): the statement.
+COMMENT_INSERTS = {
+    (sender, reply): _comment_insert(*(("sender_copy",) if sender else ()), reply=reply)
+    for sender in (False, True)
+    for reply in (False, True)
+}
+
+
+@dataclass(frozen=True)
+class RecordedComment:
+    """A stored comment: its receipt reference and id."""
+
+    ref: str
+    id: int
 
 
 def record_comment(
@@ -107,15 +133,23 @@ def record_comment(
     address: str | None,
     locale: str,
     sender: Mapping[str, str] | None = None,
-) -> str | None:
-    """Store a comment on the article at `slug` as `received`, committed; its receipt reference.
+    parent_id: int | None = None,
+    notify_replies: bool = False,
+) -> RecordedComment | None:
+    """Store a comment on the article at `slug` as `received`, committed; its reference and id.
 
-    None if there is no such article or it takes no comments. One INSERT ... SELECT does the
-    lookup and the write: the reader's request costs one round trip to the database, and never
-    one to the broker (the sweeper hands new submissions to the workers). `sender` is what
-    Akismet needs of the reader (see sender_details), given only when Akismet is configured.
+    None if there is no such article, it takes no comments, or `parent_id` names no comment
+    readers can see on it (can_reply_to tells). One INSERT ... SELECT does the lookups
+    and the write: the reader's request costs one round trip to the database, and never one
+    to the broker (the sweeper hands new submissions to the workers). `sender` is what Akismet
+    needs of the reader (see sender_details), given only when Akismet is configured.
+
+    With `notify_replies` and an e-mail address, the address is kept, sealed to the worker's
+    key (the public site cannot read it back), to tell the reader of replies; otherwise only
+    its keyed hash is stored.
     """
     ref = new_ref()
+    hashed = email_hash(settings.hash_key, email) if email else None
     values: dict[str, object] = {
         "slug": slug,
         "ref": ref,
@@ -124,19 +158,48 @@ def record_comment(
         "author_name": name,
         "body": text,
         # Only keyed hashes: the address itself is never stored, nor the client's IP.
-        "email_hash": email_hash(settings.hash_key, email) if email else None,
+        "email_hash": hashed,
         "ip_hash": ip_hash(settings.hash_key, address),
         "locale": locale,
     }
-    statement = COMMENT_INSERT
-    if sender is not None and settings.akismet_key:
+    with_sender = sender is not None and bool(settings.akismet_key)
+    if with_sender:
         # Sealed to the worker's key: the public site cannot read it back, and the worker
         # deletes it once Akismet has been told what moderators decided (or after
         # settings.akismet_keep_days).
-        statement = COMMENT_INSERT_WITH_SENDER
-        values["sender_copy"] = seal(settings.worker_public_key, dict(sender))
+        values["sender_copy"] = seal(settings.worker_public_key, dict(sender or {}))
+    if parent_id is not None:
+        values["parent_id"] = parent_id
+    statement = COMMENT_INSERTS[(with_sender, parent_id is not None)]
     stored = execute_alone(session, statement, values)
-    return ref if stored else None
+    if not stored:
+        return None
+    comment_id = int(stored[0][0])
+    if notify_replies and email and hashed:
+        # A second, separate write: the comment is already safe if this one fails.
+        session.add(
+            ReplySubscription(
+                submission_id=comment_id,
+                email_sealed=seal(settings.worker_public_key, {"email": email}),
+                email_hash=hashed,
+                locale=locale,
+            )
+        )
+        session.commit()
+    return RecordedComment(ref, comment_id)
+
+
+def can_reply_to(session: Session, article_id: int, parent_id: int) -> bool:
+    """Whether `parent_id` is a comment readers can see on the article (one may answer it)."""
+    found = session.scalar(
+        select(Submission.id).where(
+            Submission.id == parent_id,
+            Submission.article_id == article_id,
+            Submission.kind == Kind.comment,
+            Submission.status.in_(VISIBLE),
+        )
+    )
+    return found is not None
 
 
 def sender_details(

@@ -48,6 +48,8 @@ def make_settings(
         database_url=database_url,
         broker_url=broker_url,
         ratelimit_storage_url=broker_url,
+        # Threads are cached in the test Redis, under this run's prefix (emptied after each test).
+        cache_url=broker_url,
         intake_secret_key=os.urandom(16).hex(),
         moderation_secret_key=os.urandom(16).hex(),
         hash_key=os.urandom(32),
@@ -73,6 +75,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TIPLINE_DATABASE_URL": settings.database_url,
         "TIPLINE_BROKER_URL": settings.broker_url,
         "TIPLINE_RATELIMIT_STORAGE_URL": settings.ratelimit_storage_url,
+        "TIPLINE_CACHE_URL": settings.cache_url,
         "TIPLINE_INTAKE_SECRET_KEY": settings.intake_secret_key,
         "TIPLINE_MODERATION_SECRET_KEY": settings.moderation_secret_key,
         "TIPLINE_HASH_KEY": settings.hash_key.hex(),
