@@ -1,12 +1,21 @@
-"""Articles: the list, one article with its comments, and posting a comment."""
+"""Articles: the list, one article with its thread, and posting a comment or a reply.
+
+The thread page works without JavaScript (it is the embed's <noscript> target): orders, pages
+and the reply form are plain links and query strings.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from core import threads
 from core.app import current_settings
 from core.config import Settings
 from core.db import db
@@ -16,15 +25,25 @@ from core.models import Article
 from intake.forms import CommentForm
 from intake.submissions import (
     accepts_comments,
+    can_reply_to,
     decoy_ref,
     find_article,
     list_articles,
     record_comment,
     sender_details,
-    visible_comments,
 )
 
 bp = Blueprint("articles", __name__)
+
+# The page lists comments in the order they came, as it always has; readers can change it.
+PAGE_ORDER = "oldest"
+PAGE_SIZE = 20
+ORDER_LABELS = {
+    "oldest": _l("Oldest first"),
+    "newest": _l("Newest first"),
+    "replies": _l("Most replies"),
+}
+REPLY_GONE = _l("The comment you are replying to is no longer available.")
 
 
 @bp.get("/")
@@ -34,9 +53,13 @@ def index() -> str:
 
 
 @bp.get("/articles/<slug>")
-def show(slug: str) -> str:
-    """An article, its published comments and the comment form."""
-    return _render(_article_or_404(slug), CommentForm())
+def show(slug: str) -> ResponseReturnValue:
+    """An article, a page of its thread and the comment form (a reply form with ?reply_to=)."""
+    form = CommentForm()
+    reply_to = request.args.get("reply_to", type=int)
+    # Out of range is no comment at all (and must not overflow the database's integer).
+    form.parent_id.data = reply_to if reply_to is not None and 0 < reply_to < 2**31 else None
+    return _render(_article_or_404(slug), form)
 
 
 @bp.post("/articles/<slug>")
@@ -61,6 +84,8 @@ def comment(slug: str) -> ResponseReturnValue:
             address=request.remote_addr,
             locale=str(get_locale()),
             sender=_sender(settings, slug) if settings.akismet_key else None,
+            parent_id=form.parent_id.data,
+            notify_replies=bool(form.notify_replies.data),
         )
         if recorded is not None:
             return _receipt(recorded.ref)
@@ -68,7 +93,14 @@ def comment(slug: str) -> ResponseReturnValue:
     article = _article_or_404(slug)
     if not accepts_comments(article):
         return error_page(403, _("Comments are closed on this article."))
-    return _render(article, form), 422
+    parent_id = form.parent_id.data
+    if (
+        parent_id is not None
+        and not form.parent_id.errors
+        and not can_reply_to(db.session, article.id, parent_id)
+    ):
+        form.parent_id.errors = [*form.parent_id.errors, REPLY_GONE]
+    return _render(article, form, status=422)
 
 
 def _sender(settings: Settings, slug: str) -> dict[str, str]:
@@ -89,15 +121,64 @@ def _article_or_404(slug: str) -> Article:
     return article
 
 
-def _render(article: Article, form: CommentForm) -> str:
-    return render_template(
+def _render(article: Article, form: CommentForm, status: int = 200) -> ResponseReturnValue:
+    order = request.args.get("order", PAGE_ORDER)
+    if order not in threads.ORDERS:
+        order = PAGE_ORDER
+    cursor = request.args.get("cursor") or None
+    try:
+        page = threads.thread_page(
+            db.session,
+            article,
+            order=order,
+            cursor=cursor,
+            limit=PAGE_SIZE,
+            public_url=current_settings().intake_url,
+        )
+        _continue_replies(page, request.args.get("replies_of", type=int))
+    except threads.BadCursor:
+        return error_page(400, _("This link to more comments is broken. Reload the article."))
+    # The comment a reply answers, named in the form; gone if readers can no longer see it.
+    target = None
+    if form.parent_id.data is not None and not form.parent_id.errors:
+        target = threads.reply_target(db.session, article.id, form.parent_id.data)
+    reply_gone = form.parent_id.data is not None and target is None
+    if reply_gone:
+        form.parent_id.data = None
+    body = render_template(
         "article.html",
         article=article,
-        comments=visible_comments(db.session, article.id),
+        page=page,
+        order=order,
+        cursor=cursor,
+        order_labels=ORDER_LABELS,
         form=form,
+        reply_target=target,
+        reply_gone=reply_gone,
         open=accepts_comments(article),
         premoderated=article.mode is ModerationMode.pre,
     )
+    return body, status
+
+
+def _continue_replies(page: dict[str, Any], parent_id: int | None) -> None:
+    # "More replies" without JavaScript: the comment's next replies take the place of the
+    # ones shown before, like the next page of comments does.
+    replies_cursor = request.args.get("replies_cursor")
+    if parent_id is None or not replies_cursor:
+        return
+    for comment in page["featured"] + page["comments"]:
+        if comment["id"] == parent_id:
+            more = threads.replies_page(db.session, parent_id, cursor=replies_cursor)
+            if more is not None:
+                comment["replies"] = more["replies"]
+                comment["replies_next_cursor"] = more["next_cursor"]
+
+
+@bp.app_template_filter("from_iso")
+def from_iso(value: str) -> datetime:
+    """An ISO 8601 timestamp (as the thread's JSON has them) as a datetime, for datetimeformat."""
+    return datetime.fromisoformat(value)
 
 
 def _receipt(ref: str) -> ResponseReturnValue:

@@ -7,16 +7,26 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
-from wtforms import EmailField, MultipleFileField, RadioField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    MultipleFileField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import (
     AnyOf,
     DataRequired,
     Email,
     InputRequired,
     Length,
+    NumberRange,
     Optional,
     ValidationError,
 )
+from wtforms.widgets import HiddenInput
 
 from core import attachments, limits
 from core.enums import FlagReason, Kind
@@ -25,6 +35,7 @@ from core.text import clean_line, clean_text
 
 TOO_LONG = _l("Use at most %(max)d characters (you wrote %(length)d).")
 TOO_SHORT = _l("Write at least %(min)d characters.")
+NOTIFY_NEEDS_EMAIL = _l("Enter your e-mail address to be told of replies, or untick the box.")
 
 
 class Readable:
@@ -104,6 +115,22 @@ class CommentForm(HoneypotForm):
         filters=[multiline],
         validators=body_validators(Kind.comment, _l("Write your comment.")),
     )
+    # The comment this one answers, if it is a reply; record_comment checks it is one readers
+    # can see on the same article. Bounded so that a forged value cannot overflow the column.
+    parent_id = IntegerField(
+        _l("Reply"),
+        widget=HiddenInput(),
+        validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
+    )
+    notify_replies = BooleanField(_l("Email me when someone replies"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' own checks, then: notifications need an address to be sent to."""
+        valid = super().validate(extra_validators)
+        if self.notify_replies.data and not self.email.data and not self.email.errors:
+            self.email.errors = [*self.email.errors, NOTIFY_NEEDS_EMAIL]
+            return False
+        return valid
 
 
 class TipForm(HoneypotForm):
