@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -60,8 +60,7 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Response | tuple[str, int]:
         if exc.code is None or exc.code < 400:
             return exc.get_response()
-        body, code = error_page(exc.code)
-        response = Response(body, status=code, mimetype="text/html")
+        response = _error_response(exc.code)
         # Keep the headers the exception carries (Allow on 405, Retry-After on 429, ...).
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
@@ -79,14 +78,25 @@ def register_error_handlers(app: Flask) -> None:
             log.error("database connection lost: %s", type(exc.orig).__name__)
             return _unavailable()
         log.exception("database error")
-        body, code = error_page(500)
-        return Response(body, status=code, mimetype="text/html")
+        return _error_response(500)
 
     @app.errorhandler(InternalServerError)
-    def internal_error(exc: InternalServerError) -> tuple[str, int]:
-        return error_page(500)
+    def internal_error(exc: InternalServerError) -> Response:
+        return _error_response(500)
+
+
+def _error_response(code: int) -> Response:
+    # The JSON API (/api/...) answers errors in JSON, `{"error": message}`, like its own
+    # refusals, whatever raised them (routing, request size, rate limits); pages get a page.
+    if request.path.startswith("/api/"):
+        response = jsonify({"error": str(MESSAGES.get(code, MESSAGES[500])[1])})
+        response.status_code = code
+        return response
+    body, code = error_page(code)
+    return Response(body, status=code, mimetype="text/html")
 
 
 def _unavailable() -> Response:
-    body, code = error_page(503)
-    return Response(body, status=code, mimetype="text/html", headers={"Retry-After": "30"})
+    response = _error_response(503)
+    response.headers["Retry-After"] = "30"
+    return response

@@ -32,6 +32,22 @@ def test_the_public_site_has_no_staff_routes_and_no_way_to_read_tips(intake_app:
         ("/articles/<slug>/comments/<int:comment_id>/report", "GET"),
         ("/articles/<slug>/comments/<int:comment_id>/report", "POST"),
         ("/articles/<slug>/comments/<int:comment_id>/report/thanks", "GET"),
+        # The embed and the JSON API for the outlet's pages (intake.embed, intake.api): they
+        # read published threads and take comments and flags, nothing else.
+        ("/embed.js", "GET"),
+        ("/embed.css", "GET"),
+        ("/embed/messages.json", "GET"),
+        ("/api/v1/openapi.json", "GET"),
+        ("/api/v1/articles", "POST"),
+        ("/api/v1/articles/<key>/comments", "GET"),
+        ("/api/v1/articles/<key>/comments", "POST"),
+        ("/api/v1/comments/<int:comment_id>/replies", "GET"),
+        ("/api/v1/comments/<int:comment_id>/flags", "POST"),
+        ("/api/v1/counts", "GET"),
+        ("/api/v1/receipts/<ref>", "GET"),
+        # A commenter's one-click end to reply notifications (intake.notifications).
+        ("/notifications/unsubscribe/<token>", "GET"),
+        ("/notifications/unsubscribe/<token>", "POST"),
         ("/healthz", "GET"),
         ("/language/<code>", "GET"),
         ("/static/<path:filename>", "GET"),
