@@ -88,6 +88,10 @@ ACTION_LABELS = {
     "tip_note": _l("internal note added"),
     "purge": _l("tip deleted after the retention period"),
     "codename_expired": _l("codename expired without a reply"),
+    "feature": _l("comment featured"),
+    "unfeature": _l("comment no longer featured"),
+    "api_token": _l("API token changed"),
+    "webhook": _l("webhook changed"),
 }
 
 ROLE_LABELS = {

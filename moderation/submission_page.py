@@ -3,6 +3,7 @@ record, notes and who else has it open."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import format_decimal, gettext
@@ -19,12 +20,15 @@ from core.models import ListEntry, StaffUser, Submission
 from moderation import notes
 from moderation.claims import RENEW_EVERY, Reviewer, active_claims
 from moderation.display import check_label, check_reason
+from moderation.featuring import can_feature
 from moderation.highlight import highlight
 from moderation.history import sender_history
 from worker.checks.base import Lists
 from worker.checks.links import shorteners
 from worker.normalize import normalise, term_index
 
+# A reply's page shows this much of the comment it answers.
+PARENT_EXCERPT_CHARS = 200
 # An article's published comments are counted up to this; beyond it the page says "more than".
 PUBLISHED_COUNT_CAP = 1000
 
@@ -97,6 +101,31 @@ def published_on_article(session: Session, article_id: int | None) -> int:
     return int(count or 0)
 
 
+@dataclass(frozen=True)
+class ParentComment:
+    """What a reply's page shows of the comment it answers."""
+
+    id: int
+    author_name: str
+    excerpt: str
+
+
+def parent_comment(session: Session, submission: Submission) -> ParentComment | None:
+    """The comment a reply answers (one small query, only for a reply), else None."""
+    if submission.parent_id is None:
+        return None
+    row = session.execute(
+        select(Submission.id, Submission.author_name, Submission.body).where(
+            Submission.id == submission.parent_id
+        )
+    ).first()
+    if row is None:
+        return None
+    body = " ".join((row.body or "").split())
+    excerpt = body if len(body) <= PARENT_EXCERPT_CHARS else body[:PARENT_EXCERPT_CHARS] + "…"
+    return ParentComment(row.id, row.author_name or "", excerpt)
+
+
 def page_context(
     session: Session,
     settings: Settings,
@@ -117,4 +146,6 @@ def page_context(
         "note_form": notes.note_form(),
         "reviewers": reviewers,
         "renew_ms": int(RENEW_EVERY.total_seconds() * 1000),
+        "parent": parent_comment(session, submission),
+        "can_feature": can_feature(submission),
     }

@@ -39,6 +39,8 @@ LOWEST_ROLE: dict[str, Role] = {
     "bulk.bulk": M,
     "claims.renew": M,
     "notes.add": M,
+    "featuring.feature": M,
+    "featuring.unfeature": M,
     "bans.index": M,
     "bans.ban": M,
     "bans.lift": M,
@@ -78,6 +80,16 @@ LOWEST_ROLE: dict[str, Role] = {
     "settings.staff_reactivate": A,
     "settings.staff_reset_two_factor": A,
     "unsubscribe.deliveries": A,
+    "embed_settings.index": A,
+    "embed_settings.save_origins": A,
+    "embed_settings.add_token": A,
+    "embed_settings.confirm_revoke": A,
+    "embed_settings.revoke": A,
+    "embed_settings.add_webhook": A,
+    "embed_settings.disable_webhook": A,
+    "embed_settings.enable_webhook": A,
+    "embed_settings.confirm_delete_webhook": A,
+    "embed_settings.delete_webhook": A,
 }
 
 
