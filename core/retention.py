@@ -1,5 +1,8 @@
 """Retention: closed tips are purged after the admins' tip_retention_days; codenames expire.
 
+Readers' addresses kept for reply notifications are deleted SUBSCRIPTION_DAYS after they were
+given (the notices stop then).
+
 A daily job (worker.tasks.retention) calls `run`. Purging a tip keeps its submission row (status
 `purged`, so counts and the audit trail still make sense) and removes everything a source wrote
 or an editor added: the sealed content, the checks' copy and reasons (a reason can quote the
@@ -7,7 +10,7 @@ text), the messages, labels, notes and files. Each file is overwritten with rand
 synced before it is unlinked (core.attachments.delete). The audit row names the reference and
 counts, never content.
 
-Both jobs are idempotent and safe to run twice at once: each tip is purged in its own
+All three jobs are idempotent and safe to run twice at once: each tip is purged in its own
 transaction, after locking its rows and checking again that it is still due, and the status
 change itself is conditional on the version seen (core.transitions), so only one run wins.
 """
@@ -31,6 +34,7 @@ from core.models import (
     CheckResult,
     Claim,
     Note,
+    ReplySubscription,
     Submission,
     TipDetails,
     TipLabel,
@@ -47,6 +51,8 @@ PURGE_ACTION = "purge"
 CODENAME_EXPIRED_ACTION = "codename_expired"
 # Purged in batches of ids, each tip in its own short transaction.
 BATCH = 200
+# A reader's address kept for reply notifications is deleted this long after their comment.
+SUBSCRIPTION_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class Outcome:
 
     purged: list[str]
     codenames_expired: int
+    # Reply subscriptions whose sealed address was deleted (older than SUBSCRIPTION_DAYS).
+    addresses_deleted: int = 0
 
 
 def run(session: Session, settings: Settings, now: datetime | None = None) -> Outcome:
@@ -62,7 +70,8 @@ def run(session: Session, settings: Settings, now: datetime | None = None) -> Ou
     now = now or utcnow()
     purged = purge_closed_tips(session, settings, now)
     expired = expire_codenames(session, now)
-    return Outcome(purged, expired)
+    addresses = delete_old_subscription_addresses(session, now)
+    return Outcome(purged, expired, addresses)
 
 
 def purge_closed_tips(
@@ -220,3 +229,21 @@ def expire_codenames(session: Session, now: datetime | None = None) -> int:
     if expired:
         log.info("expired %d codenames that never got a reply", len(expired))
     return len(expired)
+
+
+def delete_old_subscription_addresses(session: Session, now: datetime | None = None) -> int:
+    """Delete the addresses of reply subscriptions older than SUBSCRIPTION_DAYS; how many."""
+    cutoff = (now or utcnow()) - timedelta(days=SUBSCRIPTION_DAYS)
+    # One conditional UPDATE: idempotent, and a concurrent run finds nothing left to clear.
+    # The row stays (with its keyed hash) so that its ledger of notices still makes sense.
+    result = session.execute(
+        update(ReplySubscription)
+        .where(ReplySubscription.email_sealed.is_not(None), ReplySubscription.created_at < cutoff)
+        .values(email_sealed=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    deleted = int(getattr(result, "rowcount", 0) or 0)
+    if deleted:
+        log.info("deleted %d addresses kept for reply notifications", deleted)
+    return deleted

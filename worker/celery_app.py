@@ -88,6 +88,18 @@ celery.conf.beat_schedule["tip-alerts"] = {
     "schedule": worker.tip_alerts.INTERVAL_SECONDS,
     "options": {"expires": worker.tip_alerts.INTERVAL_SECONDS},
 }
+# Sends the outlet's webhooks (comment published / removed), signed, with retries.
+celery.conf.beat_schedule["webhooks"] = {
+    "task": worker.webhooks.WEBHOOKS_TASK,
+    "schedule": worker.webhooks.INTERVAL_SECONDS,
+    "options": {"expires": worker.webhooks.INTERVAL_SECONDS},
+}
+# E-mails readers who asked to hear of replies to their comments (worker.reply_notices).
+celery.conf.beat_schedule["reply-notices"] = {
+    "task": worker.reply_notices.NOTICES_TASK,
+    "schedule": worker.reply_notices.INTERVAL_SECONDS,
+    "options": {"expires": worker.reply_notices.INTERVAL_SECONDS},
+}
 if settings.retrain_interval_seconds > 0:
     celery.conf.beat_schedule["retrain"] = {
         "task": worker.tasks.RETRAIN_TASK,

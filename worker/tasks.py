@@ -20,8 +20,10 @@ from worker import (
     checking,
     digest_delivery,
     learning,
+    reply_notices,
     sweeper,
     tip_alerts,
+    webhooks,
 )
 
 RETRAIN_TASK = "worker.tasks.retrain"
@@ -86,3 +88,15 @@ def send_digests() -> None:
 def send_tip_alerts() -> None:
     """E-mail editors who asked for tip alerts about the tips that came in (worker.tip_alerts)."""
     tip_alerts.run(db.session, current_settings())
+
+
+@shared_task(name=webhooks.WEBHOOKS_TASK, ignore_result=True)
+def send_webhooks() -> None:
+    """Send the outlet's due webhook deliveries, signed, and retry failed ones (worker.webhooks)."""
+    webhooks.run_due(db.session, current_settings())
+
+
+@shared_task(name=reply_notices.NOTICES_TASK, ignore_result=True)
+def send_reply_notices() -> None:
+    """E-mail subscribers about new replies to their comments (worker.reply_notices)."""
+    reply_notices.run_due(db.session, current_settings())
