@@ -40,8 +40,10 @@ class Rig:
     queue: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def spawn(self, *command: str, nice: int = 0) -> subprocess.Popen[bytes]:
-        """Start `python -m <command>` with the rig's environment, at the given nice value."""
+    def spawn(
+        self, *command: str, nice: int = 0, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start `python -m <command>` with the rig's environment (plus `env`), at `nice`."""
 
         def lower_priority() -> None:
             # Each child leads its own session, hence its own scheduler autogroup on Linux;
@@ -55,7 +57,7 @@ class Rig:
         with (self.instance / "processes.log").open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", *command],
-                env=self.env,
+                env={**self.env, **(env or {})},
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,

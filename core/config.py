@@ -128,9 +128,9 @@ class Settings:
     ratelimit_prefix: str = "tipline"
     # Reads of the public JSON API (threads, counts) per network; CMS tokens are not limited.
     api_read_rate_limit: str = "300 per minute;5000 per hour"
-    # Where published threads are cached (core.thread_cache): a Redis URL; empty, no cache.
-    # Defaults to the broker's Redis. Entries are dropped by every decision that touches
-    # them, and in any case after thread_cache_seconds.
+    # Where published threads are cached (core.thread_cache): a Redis URL; empty, no cache
+    # (TIPLINE_CACHE_URL=off). Defaults to the broker's Redis. Entries are dropped by every
+    # decision that touches them, and in any case after thread_cache_seconds.
     cache_url: str = ""
     thread_cache_seconds: int = 600
     secure_cookies: bool = False
@@ -238,7 +238,7 @@ class Settings:
             login_rate_limit=get("LOGIN_RATE_LIMIT", cls.login_rate_limit),
             ratelimit_prefix=get("RATELIMIT_PREFIX", cls.ratelimit_prefix),
             api_read_rate_limit=get("API_READ_RATE_LIMIT", cls.api_read_rate_limit),
-            cache_url=get("CACHE_URL") or cache_url_for(broker_url),
+            cache_url=_cache_url(get("CACHE_URL"), broker_url),
             thread_cache_seconds=number("THREAD_CACHE_SECONDS", cls.thread_cache_seconds),
             secure_cookies=_bool(get("SECURE_COOKIES", "0"), "TIPLINE_SECURE_COOKIES"),
             trusted_proxies=number("TRUSTED_PROXIES", cls.trusted_proxies),
@@ -334,6 +334,13 @@ def cache_url_for(broker_url: str) -> str:
     """Where threads are cached by default: the broker's Redis, or nowhere without one."""
     url = storage_url_for(broker_url)
     return "" if url == "memory://" else url
+
+
+def _cache_url(value: str, broker_url: str) -> str:
+    # "off" turns the thread cache off (the benchmark's uncached run); empty means the default.
+    if value.strip().lower() in ("off", "none"):
+        return ""
+    return value or cache_url_for(broker_url)
 
 
 def _checks(named: tuple[str, ...], akismet: bool) -> tuple[str, ...]:

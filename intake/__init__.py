@@ -8,11 +8,12 @@ from __future__ import annotations
 from flask import Flask
 
 from core import limits
-from core.app import create_base_app
+from core.app import create_base_app, csrf
 from core.config import Settings
 from core.ratelimit import PostLimit, limit_posts
 from core.text import linkify, paragraphs
-from intake import articles, flags, receipts, sources, tips
+from intake import api, articles, embed, flags, notifications, receipts, sources, tips
+from intake.api_access import init_api_access
 from intake.web import IntakeRequest
 
 
@@ -59,9 +60,17 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     app.jinja_env.lstrip_blocks = True
     app.add_template_filter(linkify)
     app.add_template_global(paragraphs)
+    # The JSON API's origins, tokens, CORS headers and read limits (Flask-Limiter).
+    init_api_access(app, settings, api.bp)
 
 
 def register_blueprints(app: Flask) -> None:
     """The public routes; the language switch and /healthz come from core."""
-    for blueprint in (articles.bp, tips.bp, receipts.bp, flags.bp, sources.bp):
+    for blueprint in (articles.bp, tips.bp, receipts.bp, flags.bp, sources.bp, embed.bp):
         app.register_blueprint(blueprint)
+    # Reply notifications' one-click unsubscribe (no account, a signed link).
+    app.register_blueprint(notifications.bp)
+    # The API reads no cookies, so there is no session for a forged request to ride on;
+    # intake.api_access checks Origin or a token on its POSTs instead.
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)

@@ -19,6 +19,8 @@ from moderation import (
     digest_preview,
     digest_settings,
     display,
+    embed_settings,
+    featuring,
     lists,
     notes,
     preference_link,
@@ -72,7 +74,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(bulk.bp)
     app.register_blueprint(claims.bp)
     app.register_blueprint(notes.bp)
+    app.register_blueprint(featuring.bp)
     app.register_blueprint(settings_pages.bp)
+    app.register_blueprint(embed_settings.bp)
     app.register_blueprint(two_factor.bp)
     app.register_blueprint(digest_preview.bp)
     app.register_blueprint(digest_settings.bp)
