@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import os
@@ -9,11 +10,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from sqlalchemy import Engine, text
@@ -160,3 +163,69 @@ def copy_lines(connection: psycopg.Connection[Any], sql: str, lines: Iterator[st
                 copy.write(buffer.getvalue())
                 buffer = io.StringIO()
         copy.write(buffer.getvalue())
+
+
+@dataclass(frozen=True)
+class OpenLoop:
+    """What an open-loop run measured: the rate achieved and latencies in milliseconds."""
+
+    rate: float
+    p50: float
+    p99: float
+    slowest: float
+    failed: int
+
+
+def open_loop(url: str, rate: float, seconds: float, headers: dict[str, str]) -> OpenLoop:
+    """GET `url` at a fixed `rate`, evenly spaced, whatever the answers' speed (open loop).
+
+    Each request starts at its planned time on its own connection (gunicorn's sync workers
+    close each one) and its latency is counted from that planned time, so a server that falls
+    behind shows it in full: no coordinated omission. (hey's workers start their tickers
+    together and send in bursts of -c requests; wrk2 is not packaged.)
+    """
+    results = asyncio.run(_open_loop(url, rate, seconds, headers))
+    elapsed, timings = results
+    latencies = sorted(ms for ms, _ in timings)
+
+    def pick(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
+    failed = sum(1 for _, ok in timings if not ok)
+    return OpenLoop(len(timings) / elapsed, pick(0.5), pick(0.99), latencies[-1], failed)
+
+
+async def _open_loop(
+    url: str, rate: float, seconds: float, headers: dict[str, str]
+) -> tuple[float, list[tuple[float, bool]]]:
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{head}Connection: close\r\n\r\n"
+    ).encode()
+    timings: list[tuple[float, bool]] = []
+
+    async def one(planned: float) -> None:
+        ok = False
+        try:
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            writer.write(request)
+            await writer.drain()
+            answer = await reader.read()
+            writer.close()
+            ok = answer.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200"))
+        except OSError:
+            pass
+        timings.append(((time.perf_counter() - planned) * 1000, ok))
+
+    start = time.perf_counter() + 0.1
+    tasks = []
+    for i in range(int(rate * seconds)):
+        planned = start + i / rate
+        delay = planned - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(planned)))
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - start, timings

@@ -9,12 +9,12 @@ featured) into a fresh PostgreSQL database, then starts the public app twice und
 (TIPLINE_CACHE_URL=off). For each it prints:
   - the most requests/s wrk gets from `GET /api/v1/articles/hot/comments` (closed loop,
     --connections connections), with p50/p99;
-  - p50/p99/max at a fixed rate (--rate requests/s, hey with 10 workers each rate-limited),
-    the issue's target being p99 <= 20 ms at 300 requests/s with the cache.
+  - p50/p99/slowest at a fixed rate (--rate requests/s, evenly spaced, open loop: see
+    common.open_loop), the issue's target being p99 <= 20 ms at 300 requests/s with the cache.
 Then the cached/uncached throughput ratio (target >= 5). Every request goes through the whole
 stack readers' browsers meet: the Origin check and CORS headers, Flask-Limiter's count of the
 read in Redis (its limit raised so that one client never trips it), the thread cache.
-Needs PostgreSQL and Redis (defaults: 127.0.0.1), wrk and hey (`apt-get install wrk hey`).
+Needs PostgreSQL and Redis (defaults: 127.0.0.1) and wrk (`apt-get install wrk`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
-from common import PG, REDIS, Rig, rig  # type: ignore[import-not-found]
+from common import PG, REDIS, Rig, open_loop, rig  # type: ignore[import-not-found]
 from sqlalchemy import Engine, insert
 
 from core.db import session_scope
@@ -119,36 +119,6 @@ def _percentile(out: str, label: str) -> float:
     return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
 
 
-def hey(url: str, duration: int, rate: int) -> tuple[float, float, float, float, int]:
-    """achieved requests/s, p50, p99, slowest (ms) and non-200 answers at a fixed rate."""
-    workers = 10
-    out = subprocess.run(
-        [
-            *("hey", "-z", f"{duration}s", "-c", str(workers), "-q", f"{rate / workers:g}"),
-            *("-H", f"Origin: {ORIGIN}", url),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-    def seconds(pattern: str) -> float:
-        match = re.search(pattern, out)
-        assert match, out
-        return float(match.group(1)) * 1000
-
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    codes = dict(re.findall(r"\[(\d{3})\]\s+(\d+) responses", out))
-    failed = sum(int(n) for code, n in codes.items() if code != "200")
-    return (
-        rps,
-        seconds(r"50% in ([\d.]+) secs"),
-        seconds(r"99% in ([\d.]+) secs"),
-        seconds(r"Slowest:\s+([\d.]+) secs"),
-        failed,
-    )
-
-
 def serve(bench: Rig, port: int, cache: bool) -> subprocess.Popen[bytes]:
     """The public app under gunicorn, with the thread cache or without it."""
     return bench.spawn(
@@ -205,11 +175,12 @@ def main() -> int:
                 f"({args.connections} connections, closed loop)",
                 flush=True,
             )
-            achieved, p50, p99, slowest, failed = hey(url, args.duration, args.rate)
+            fixed = open_loop(url, args.rate, args.duration, {"Origin": ORIGIN})
             target = "  (target p99 <= 20 ms)" if cache else ""
             print(
-                f"{label} at {args.rate}/s: {achieved:>6.0f} req/s   p50 {p50:>6.1f} ms   "
-                f"p99 {p99:>6.1f} ms   slowest {slowest:>6.1f} ms   non-200 {failed}{target}",
+                f"{label} at {args.rate}/s: {fixed.rate:>6.0f} req/s   p50 {fixed.p50:>6.1f} ms   "
+                f"p99 {fixed.p99:>6.1f} ms   slowest {fixed.slowest:>6.1f} ms   "
+                f"failed {fixed.failed}{target}",
                 flush=True,
             )
             stop(process)

@@ -6,8 +6,9 @@ from io import BytesIO
 from typing import IO, Any
 from urllib.parse import parse_qsl
 
-from flask import Request
 from werkzeug.formparser import FormDataParser
+
+from core.i18n import CatalogRequest
 
 
 class ReadableFormDataParser(FormDataParser):
@@ -41,7 +42,7 @@ class ReadableFormDataParser(FormDataParser):
         return stream, self.cls(items), self.cls()
 
 
-class IntakeRequest(Request):
+class IntakeRequest(CatalogRequest):
     """The public site's request: lenient decoding of invalid UTF-8 (see the parser)."""
 
     form_data_parser_class = ReadableFormDataParser
