@@ -12,7 +12,7 @@ featured) into a fresh PostgreSQL database, then starts the public app twice und
   - p50/p99/slowest at a fixed rate (--rate requests/s, evenly spaced, open loop: see
     common.open_loop), the issue's target being p99 <= 20 ms at 300 requests/s with the cache.
 Then the cached/uncached throughput ratio (target >= 5). Every request goes through the whole
-stack readers' browsers meet: the Origin check and CORS headers, Flask-Limiter's count of the
+stack readers' browsers meet: the Origin check and CORS headers, the read limit's count of the
 read in Redis (its limit raised so that one client never trips it), the thread cache.
 Needs PostgreSQL and Redis (defaults: 127.0.0.1) and wrk (`apt-get install wrk`).
 """

@@ -1,9 +1,10 @@
-"""Rate limits on POSTs, keyed by a keyed hash of the sender's network, never its address.
+"""Rate limits, keyed by a keyed hash of the sender's network, never its address.
 
-Both sites use this: the public site on every POST (one allowance for all its forms together),
-the staff site on the login form. It is built on `limits`, the counting library Flask-Limiter is
-made of, used directly: Flask-Limiter's per-request bookkeeping (decorators, blueprint scopes,
-header injection, none of which we use) cost about an eighth of the public submit path's CPU.
+Both sites use this: the public site on every POST (one allowance for all its forms together)
+and on the JSON API's reads (intake.api_access), the staff site on the login form. It is built
+on `limits`, the counting library Flask-Limiter is made of, used directly: Flask-Limiter's
+per-request bookkeeping (decorators, blueprint scopes, header injection, none of which we use)
+cost about an eighth of the public submit path's CPU, and a third of a cached API read's.
 Counters live in Redis; if Redis is unreachable, each process counts in its own memory for a
 while rather than refusing or blocking anyone.
 """
@@ -31,8 +32,12 @@ log = logging.getLogger(__name__)
 STORE_RETRY_SECONDS = 10.0
 
 
-class PostLimit:
-    """A rate limit ("10 per minute;60 per hour") counted per key in a shared store."""
+class RateLimit:
+    """A rate limit ("10 per minute;60 per hour") counted per key in a shared store.
+
+    One Redis round trip per request; the wait before the next allowed one is read only for a
+    request that is refused (Retry-After).
+    """
 
     def __init__(self, rule: str, storage_url: str, prefix: str, scope: str, setting: str) -> None:
         try:
@@ -77,7 +82,7 @@ def client_key() -> str:
     return ip_hash(current_settings().hash_key, request.remote_addr)
 
 
-def limit_posts(app: Flask, limit: PostLimit, applies: Callable[[], bool] = lambda: True) -> None:
+def limit_posts(app: Flask, limit: RateLimit, applies: Callable[[], bool] = lambda: True) -> None:
     """Refuse POSTs to `app` beyond `limit` with 429 and Retry-After (where `applies()`)."""
 
     def check() -> None:

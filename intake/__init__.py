@@ -10,7 +10,7 @@ from flask import Flask
 from core import limits
 from core.app import create_base_app, csrf
 from core.config import Settings
-from core.ratelimit import PostLimit, limit_posts
+from core.ratelimit import RateLimit, limit_posts
 from core.text import linkify, paragraphs
 from intake import api, articles, embed, flags, notifications, receipts, sources, tips
 from intake.api_access import init_api_access
@@ -47,7 +47,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     # gives a sender no more.
     limit_posts(
         app,
-        PostLimit(
+        RateLimit(
             settings.submit_rate_limit,
             settings.ratelimit_storage_url,
             settings.ratelimit_prefix,
@@ -60,8 +60,8 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     app.jinja_env.lstrip_blocks = True
     app.add_template_filter(linkify)
     app.add_template_global(paragraphs)
-    # The JSON API's origins, tokens, CORS headers and read limits (Flask-Limiter).
-    init_api_access(app, settings, api.bp)
+    # The JSON API's origins, tokens, CORS headers and read limits.
+    init_api_access(app, settings)
 
 
 def register_blueprints(app: Flask) -> None:

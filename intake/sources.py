@@ -60,7 +60,7 @@ from core.app import current_settings
 from core.db import db, utcnow
 from core.enums import TipMessageKind
 from core.models import Attachment, Submission, TipDetails, TipMessage
-from core.ratelimit import PostLimit, client_key
+from core.ratelimit import RateLimit, client_key
 from intake.forms import (
     TOO_LONG,
     HoneypotForm,
@@ -145,8 +145,8 @@ def room_for_files(endpoint: str | None, values: dict[str, Any] | None) -> None:
 class GuessLimits:
     """The two allowances for codename guesses: per network, and for the whole site."""
 
-    per_network: PostLimit
-    site: PostLimit
+    per_network: RateLimit
+    site: RateLimit
 
 
 def set_guess_limits(
@@ -155,8 +155,8 @@ def set_guess_limits(
     """Count `app`'s codename guesses against these rules (the defaults unless told)."""
     settings = app.config["TIPLINE"]
 
-    def limit(rule: str, scope: str) -> PostLimit:
-        return PostLimit(
+    def limit(rule: str, scope: str) -> RateLimit:
+        return RateLimit(
             rule, settings.ratelimit_storage_url, settings.ratelimit_prefix, scope, "codenames"
         )
 

@@ -25,7 +25,7 @@ from core.config import Settings
 from core.db import db, utcnow
 from core.models import AuditEvent, StaffUser
 from core.privacy import keyed_hash
-from core.ratelimit import PostLimit, client_key, limit_posts
+from core.ratelimit import RateLimit, client_key, limit_posts
 from core.staff import authenticate, normalise_email
 from core.transitions import UNKNOWN_ACCOUNT
 from core.urls import local_path
@@ -99,7 +99,7 @@ def init_auth(app: Flask, settings: Settings) -> None:
     # guessing codes is no cheaper than passwords).
     limit_posts(
         app,
-        PostLimit(
+        RateLimit(
             settings.login_rate_limit,
             settings.ratelimit_storage_url,
             settings.ratelimit_prefix,

@@ -17,6 +17,7 @@ from core.db import utcnow
 from core.enums import Premoderation, Role
 from core.models import Article, AuditEvent, StaffUser
 from core.site_settings import load
+from tests.intake.api_helpers import OUTLET, add_thread, allow, get_json, post_json
 from tests.intake.helpers import html, token
 from tests.moderation.conftest import PASSWORD, login, new_client, token_from
 
@@ -430,3 +431,36 @@ def test_admin_resets_a_lost_second_factor(
     assert _audit(session, "staff") == [
         ("admin@example.org", "mod@example.org: two-factor login reset")
     ]
+
+
+def test_an_article_closed_in_the_staff_site_is_closed_in_the_embed_at_once(
+    as_admin: FlaskClient, session: Session, intake_client: FlaskClient
+) -> None:
+    # The embed reads the thread from the Redis cache; the mode change must reach it with no
+    # wait, and the server must refuse the next post.
+    thread = add_thread(session)
+    allow(session, OUTLET)
+    first = get_json(intake_client, "/articles/la-zafra/comments")
+    assert first.get_json()["article"]["status"] == "open"
+    cached = get_json(
+        intake_client, "/articles/la-zafra/comments", **{"If-None-Match": first.headers["ETag"]}
+    )
+    assert cached.status_code == 304
+
+    csrf = token_from(as_admin, "/settings/articles")
+    for mode, shown in (("pre", "premoderated"), ("closed", "closed")):
+        changed = as_admin.post(
+            f"/settings/articles/{thread.article.id}/mode", data={"csrf_token": csrf, "mode": mode}
+        )
+        assert changed.status_code == 303
+        again = get_json(intake_client, "/articles/la-zafra/comments")
+        assert again.status_code == 200
+        assert again.get_json()["article"]["status"] == shown
+
+    refused = post_json(
+        intake_client,
+        "/articles/la-zafra/comments?locale=en",
+        {"name": "Ana", "body": "¿Y ahora qué?"},
+    )
+    assert refused.status_code == 403
+    assert refused.get_json()["error"] == "Comments are closed on this article."
