@@ -35,7 +35,13 @@ from core.db import utcnow
 from core.enums import DeliveryKind, DeliveryStatus, DigestFrequency
 from core.i18n import N_, TRANSLATIONS
 from core.mailer import Mail, MailError, send
-from core.models import DigestDelivery, DigestPreference, StaffUser
+from core.models import (
+    DigestDelivery,
+    DigestPreference,
+    ReplyNotice,
+    StaffUser,
+    WebhookDelivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -274,8 +280,12 @@ def _deliver(
     return "sent"
 
 
-def record_failure(row: DigestDelivery, error: MailError, now: datetime) -> bool:
-    """Note a failed send of a ledger row (digest or alert), its `attempts` already counted.
+# The ledgers that retry on this schedule: e-mails to staff, reply notices, webhooks.
+LedgerRow = DigestDelivery | ReplyNotice | WebhookDelivery
+
+
+def record_failure(row: LedgerRow, error: MailError | str, now: datetime) -> bool:
+    """Note a failed send of a ledger row, its `attempts` already counted.
 
     The row is retried after the next wait of BACKOFF_MINUTES, or, after MAX_ATTEMPTS, marked
     failed for the staff site to show. True when it gave up. The caller commits.

@@ -28,7 +28,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from core import digest as digests
-from core import limits
 from core.config import Settings
 from core.crypto import unseal
 from core.db import utcnow
@@ -37,7 +36,7 @@ from core.i18n import N_
 from core.mailer import Mail, MailError, send
 from core.models import Article, ReplyNotice, ReplySubscription, Submission
 from core.reply_links import thread_url, unsubscribe_url
-from worker.digest_delivery import BACKOFF_MINUTES, MAX_ATTEMPTS
+from worker.digest_delivery import record_failure
 
 log = logging.getLogger(__name__)
 
@@ -172,18 +171,6 @@ def _claim(session: Session, notice_id: int, seen: datetime | None, now: datetim
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def record_failure(notice: ReplyNotice, error: str, now: datetime) -> bool:
-    """Count a failed send of `notice`; schedule the retry, or give up. True if it gave up."""
-    notice.attempts += 1
-    notice.last_error = error[: limits.REASON_MAX]
-    if notice.attempts >= MAX_ATTEMPTS:
-        notice.status = DeliveryStatus.failed
-        notice.next_attempt_at = None
-        return True
-    notice.next_attempt_at = now + timedelta(minutes=BACKOFF_MINUTES[notice.attempts - 1])
-    return False
-
-
 def _drop(notice: ReplyNotice, reason: str) -> str:
     notice.status = DeliveryStatus.failed
     notice.next_attempt_at = None
@@ -227,6 +214,7 @@ def _send(session: Session, settings: Settings, notice: ReplyNotice, now: dateti
     except MailError as exc:
         # The relay's words and the notice's id: never the address.
         error = _ADDRESS.sub("[address]", str(exc))
+        notice.attempts += 1
         gave_up = record_failure(notice, error, now)
         log.warning("reply notice %d not sent: %s", notice.id, error)
         return "failed" if gave_up else "retrying"

@@ -27,14 +27,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import limits
 from core.comment_events import PUBLISHED, VISIBLE
 from core.config import Settings
 from core.db import utcnow
 from core.enums import DeliveryStatus
 from core.models import Article, Submission, WebhookDelivery, WebhookEndpoint
 from core.webhook_signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
-from worker.digest_delivery import BACKOFF_MINUTES, MAX_ATTEMPTS
+from worker.digest_delivery import record_failure
 
 log = logging.getLogger(__name__)
 
@@ -162,18 +161,6 @@ def _http_error(exc: urllib.error.HTTPError) -> str:
     return f"HTTP {exc.code}: {text}" if text else f"HTTP {exc.code}"
 
 
-def record_failure(row: WebhookDelivery, error: str, now: datetime) -> bool:
-    """Count a failed attempt of `row`; schedule the retry, or give up. True if it gave up."""
-    row.attempts += 1
-    row.last_error = error[: limits.REASON_MAX]
-    if row.attempts >= MAX_ATTEMPTS:
-        row.status = DeliveryStatus.failed
-        row.next_attempt_at = None
-        return True
-    row.next_attempt_at = now + timedelta(minutes=BACKOFF_MINUTES[row.attempts - 1])
-    return False
-
-
 def _drop(row: WebhookDelivery, reason: str) -> None:
     row.status = DeliveryStatus.failed
     row.next_attempt_at = None
@@ -221,6 +208,7 @@ def _deliver(session: Session, settings: Settings, row_id: int, now: datetime) -
         row.last_error = ""
         session.commit()
         return "sent"
+    row.attempts += 1
     gave_up = record_failure(row, attempt.error, now)
     session.commit()
     return "failed" if gave_up else "retrying"
